@@ -1,0 +1,70 @@
+# proxy-exec lab: build, boot and test Linux 7.2 proxy execution with our
+# scheduler series and Rust stress module. `make help` lists the targets.
+# The work is done by scripts/lab.sh; this file only maps targets to it.
+
+SHELL := /bin/bash
+
+ARCH       ?= x86_64
+VARIANT    ?= patched
+TOOLCHAIN  ?= sysroot
+SMP        ?= 4
+DEBUG      ?= 0
+PROXY_EXEC ?= 1
+DURATION   ?= 30m
+
+export ARCH VARIANT TOOLCHAIN SMP DEBUG PROXY_EXEC DURATION
+export KERNEL_SRC LAB_CACHE SYSROOT BOOT_TIMEOUT ACCEL MEM JOBS RESULTS LLVM_SUFFIX
+
+LAB := scripts/lab.sh
+
+.PHONY: help run test host-test toolchain source prepare boot soak bench-pipeline clean distclean
+
+help:
+	@echo 'proxy-exec lab'
+	@echo
+	@echo '  make run         build what is missing, boot ARCH, load proxy_stress, print the result'
+	@echo '  make test        host tests, then x86_64+arm64 patched and arm64 stock; exit 0/1/2/3'
+	@echo '  make host-test   host tool tests (cargo test) and shellcheck'
+	@echo '  make toolchain   provision the Debian 13 sysroot and guest userspace'
+	@echo '  make source      fetch, verify and import the pinned linux-source-7.2'
+	@echo '  make prepare     patch, configure and build ARCH/VARIANT, and its initramfs'
+	@echo '  make soak        long run (DURATION=30m) of the stress module and locktorture'
+	@echo '  make bench-pipeline  print stage times (toolchain, source, builds, boot)'
+	@echo '  make clean       remove results/ and the build trees (keeps sysroot and source)'
+	@echo '  make distclean   also remove the whole cache ($$LAB_CACHE)'
+	@echo
+	@echo 'Variables: ARCH=x86_64|arm64  VARIANT=patched|stock  DEBUG=0|1  PROXY_EXEC=1|0'
+	@echo '  SMP=4  MEM=1024  BOOT_TIMEOUT=900  ACCEL=tcg|auto|kvm  TOOLCHAIN=sysroot|host'
+	@echo '  KERNEL_SRC=/path/to/linux  LAB_CACHE=~/.cache/proxy-exec-lab  JOBS=N'
+	@echo 'Exit codes: 0 pass, 1 test failure, 2 infrastructure or incomplete run, 3 panic or splat.'
+
+run:
+	@$(LAB) run $(ARCH) $(VARIANT)
+
+test:
+	@$(LAB) test
+
+host-test:
+	@$(LAB) host-tests
+
+toolchain:
+	@scripts/toolchain.sh all
+
+source:
+	@scripts/source.sh
+
+prepare:
+	@$(LAB) prepare $(ARCH) $(VARIANT)
+
+soak:
+	@$(LAB) soak $(ARCH) $(VARIANT)
+
+bench-pipeline:
+	@scripts/bench-pipeline.sh
+
+clean:
+	rm -rf results
+	@. scripts/lib.sh && rm -rf "$$LAB_CACHE/build"
+
+distclean: clean
+	@. scripts/lib.sh && rm -rf "$$LAB_CACHE"

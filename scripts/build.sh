@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Configure and build one kernel (ARCH x VARIANT [x debug]) with LLVM and
+# Rust, then the lab's out-of-tree Rust modules through the top-level Kbuild.
+# Usage: build.sh ARCH VARIANT TREE
+# Prints the build directory. Incremental: config is regenerated only when
+# a fragment or the tree's patch stamp changes; make does the rest.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/arch.sh
+. "$(dirname "$0")/arch.sh"
+
+arch=${1:?usage: $0 ARCH VARIANT TREE}
+variant=${2:?}
+tree=${3:?}
+arch_setup "$arch"
+
+out=$LAB_CACHE/build/$(build_name "$arch" "$variant")
+frags=("$LAB_ROOT/configs/base.config" "$LAB_ROOT/configs/$arch.config")
+[ "${DEBUG:-0}" = 1 ] && frags+=("$LAB_ROOT/configs/debug.config")
+jobs=${JOBS:-$(($(nproc) + 1))}
+sfx=$(llvm_suffix)
+kmake=(make -C "$tree" O="$out" ARCH="$KARCH" LLVM="${sfx:-1}" -j"$jobs")
+mkdir -p "$out"
+logs=$LOG_DIR/$(build_name "$arch" "$variant")
+mkdir -p "$logs"
+
+# Options requested by the fragments: "CONFIG_X=y" lines, and
+# "# CONFIG_X is not set" lines.
+check_config() {
+	local cfg=$1 line missing=()
+	shift
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*) grep -qxF -- "$line" "$cfg" || missing+=("$line (got: $(grep -E "^(# )?${line%%=*}[= ]" "$cfg" || echo unset))") ;;
+		"# CONFIG_"*" is not set")
+			local opt=${line#\# }
+			opt=${opt%% *}
+			grep -q "^$opt=" "$cfg" && missing+=("$line (got: $(grep "^$opt=" "$cfg"))")
+			;;
+		esac
+	done < <(cat "$@")
+	if [ ${#missing[@]} -gt 0 ]; then
+		printf '  missing: %s\n' "${missing[@]}" >&2
+		die "config check failed for $out/.config: ${#missing[@]} requested option(s) missing (for RUST see 'make rustavailable' in $logs/config.log)"
+	fi
+}
+
+want=$( (cat "${frags[@]}"; cat "$tree/.git-lab-stamp" 2>/dev/null; git -C "$tree" rev-parse HEAD; echo "$sfx") | sha256sum | cut -c1-16)
+if [ ! -f "$out/.config" ] || [ "$(cat "$out/.lab-config-stamp" 2>/dev/null)" != "$want" ]; then
+	rm -f "$out/.lab-config-stamp"
+	# shellcheck disable=SC2016
+	run_step "config $(basename "$out")" "$logs/config.log" in_toolchain sh -c '
+		set -e
+		"$@" rustavailable
+		"$@" tinyconfig
+		'"$tree"'/scripts/kconfig/merge_config.sh -m -O '"$out $out"'/.config '"${frags[*]}"'
+		"$@" olddefconfig' _ "${kmake[@]}"
+	check_config "$out/.config" "${frags[@]}"
+	printf '%s' "$want" >"$out/.lab-config-stamp"
+fi
+
+run_step "kernel $(basename "$out")" "$logs/kernel.log" \
+	in_toolchain "${kmake[@]}" "$KIMAGE_TARGET" modules
+run_step "lab modules $(basename "$out")" "$logs/lab-modules.log" \
+	in_toolchain "${kmake[@]}" M="$LAB_ROOT" MO="$out/lab-modules" modules
+
+# Module tree for the initramfs: in-tree and lab modules, with depmod.
+rm -rf "$out/modroot.tmp"
+run_step "modules_install $(basename "$out")" "$logs/modules-install.log" in_toolchain sh -c '
+	set -e
+	"$@" INSTALL_MOD_PATH='"$out"'/modroot.tmp INSTALL_MOD_STRIP=1 modules_install
+	"$@" M='"$LAB_ROOT"' MO='"$out"'/lab-modules INSTALL_MOD_PATH='"$out"'/modroot.tmp \
+		INSTALL_MOD_STRIP=1 modules_install' _ "${kmake[@]}"
+rm -rf "$out/modroot"
+mv "$out/modroot.tmp" "$out/modroot"
+printf '%s\n' "$out"

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The lab's driver; the Makefile is a thin front end to it.
+#   lab.sh prepare ARCH VARIANT      toolchain, source, patches, build, initramfs
+#   lab.sh run ARCH VARIANT PLAN     prepare, boot with PLAN, report (one run folder)
+#   lab.sh test                      host tests, then the test matrix; one summary
+#   lab.sh host-tests                labreport's cargo test and shellcheck
+# Exit codes: 0 pass, 1 test failure, 2 infrastructure/incomplete, 3 panic/splat.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/arch.sh
+. "$(dirname "$0")/arch.sh"
+
+RESULTS=${RESULTS:-$LAB_ROOT/results}
+LABREPORT_TARGET=$LAB_CACHE/labreport-target
+
+# Host stage records for the report: "name=STATUS:secs".
+host_stages=()
+
+# timed NAME CMD...: run a host stage, record its duration. Output of CMD
+# is returned on stdout.
+timed() {
+	local name=$1 t0=$SECONDS
+	shift
+	"$@"
+	host_stages+=("$name=PASS:$((SECONDS - t0))")
+}
+
+labreport() {
+	in_toolchain cargo build -q --release --offline \
+		--manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
+		--target-dir "$LABREPORT_TARGET" >&2
+	in_toolchain "$LABREPORT_TARGET/release/labreport" "$@"
+}
+
+# prepare ARCH VARIANT: everything up to a bootable build; prints BUILD_DIR.
+prepare() {
+	local arch=$1 variant=$2 base tree build
+	arch_setup "$arch"
+	build_name "$arch" "$variant" >/dev/null
+	"$LAB_ROOT/scripts/toolchain.sh" all
+	base=$("$LAB_ROOT/scripts/source.sh" | tail -n 1)
+	tree=$("$LAB_ROOT/scripts/patches.sh" "$base" "$variant" | tail -n 1)
+	build=$("$LAB_ROOT/scripts/build.sh" "$arch" "$variant" "$tree" | tail -n 1)
+	"$LAB_ROOT/scripts/initramfs.sh" "$arch" "$build"
+	printf '%s\n' "$build"
+}
+
+# run ARCH VARIANT PLAN: one boot in its own run folder; exit code as above.
+run() {
+	local arch=$1 variant=$2 plan=$3 name run build qemu_rc=0 rc=0 t0 extra=()
+	name=$(build_name "$arch" "$variant")
+	[ "${PROXY_EXEC:-1}" = 0 ] && name+=-noproxy
+	run=${RUN_DIR:-$RESULTS/$(date +%Y%m%d-%H%M%S)-$name}
+	mkdir -p "$run/logs"
+	export LOG_DIR=$run/logs
+	log "run folder: $run"
+
+	t0=$SECONDS
+	if ! build=$(prepare "$arch" "$variant" | tail -n 1) || [ -z "$build" ]; then
+		host_stages+=("prepare=FAIL:$((SECONDS - t0))")
+		: >"$run/console.log"
+	else
+		host_stages+=("prepare=PASS:$((SECONDS - t0))")
+		"$LAB_ROOT/scripts/toolchain.sh" versions >"$run/versions.txt" 2>&1 || true
+		t0=$SECONDS
+		"$LAB_ROOT/qemu/run.sh" "$arch" "$build" "$run" "$plan" || qemu_rc=$?
+		host_stages+=("boot=$([ "$qemu_rc" = 0 ] && echo PASS || echo FAIL):$((SECONDS - t0))")
+		[ "$qemu_rc" = 124 ] && extra+=(--timed-out)
+	fi
+	local hs=()
+	for s in "${host_stages[@]}"; do hs+=(--host-stage "$s"); done
+	labreport console --log "$run/console.log" --out "$run/result.json" \
+		--qemu-rc "$qemu_rc" "${extra[@]}" "${hs[@]}" \
+		--meta "arch=$arch" --meta "variant=$variant" --meta "plan=$plan" \
+		--meta "proxy_exec=${PROXY_EXEC:-1}" --meta "debug=${DEBUG:-0}" \
+		--meta "run_dir=$run" | tee "$run/summary.txt" || rc=$?
+	log "results: $run (result.json, console.log, logs/)"
+	return "$rc"
+}
+
+host_tests() {
+	in_toolchain cargo test -q --offline --manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
+		--target-dir "$LABREPORT_TARGET"
+	if command -v shellcheck >/dev/null; then
+		(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh .ci/run &&
+			shellcheck -s sh tests/guest/init tests/guest/lib.sh)
+	else
+		log "SKIP shellcheck: not installed on the host"
+	fi
+}
+
+# The test matrix: both arches patched, and stock on arm64 (the faster
+# build) for the side-by-side comparison.
+test_all() {
+	local top rc=0 results=()
+	top=$RESULTS/test-$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$top"
+	log "test folder: $top"
+	LOG_DIR=$top host_tests || die "host tests failed" "$EXIT_TESTFAIL"
+	local arch variant
+	for cfg in x86_64:patched arm64:patched arm64:stock; do
+		arch=${cfg%:*} variant=${cfg#*:}
+		RUN_DIR=$top/$arch-$variant run "$arch" "$variant" "$PLAN_TEST" || true
+		results+=("$top/$arch-$variant/result.json")
+	done
+	labreport summary --out "$top/summary.json" "${results[@]}" || rc=$?
+	log "test results: $top/summary.json"
+	return "$rc"
+}
+
+PLAN_RUN=${PLAN_RUN:-smoke}
+PLAN_TEST=${PLAN_TEST:-smoke}
+
+cmd=${1:-}
+shift || true
+case $cmd in
+prepare) prepare "$@" ;;
+run) run "$1" "$2" "${3-$PLAN_RUN}" ;;
+test) test_all ;;
+host-tests) host_tests ;;
+*) die "usage: $0 prepare|run|test|host-tests ..." ;;
+esac

@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Shared helpers for the lab scripts: logging, exit codes, step runner,
+# and the sysroot wrapper. Sourced, never executed.
+
+# Exit codes, shared with tools/labreport (see README "Exit codes").
+readonly EXIT_PASS=0 EXIT_TESTFAIL=1 EXIT_INFRA=2 EXIT_PANIC=3
+export EXIT_PASS EXIT_TESTFAIL EXIT_INFRA EXIT_PANIC
+
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/proxy-exec-lab}
+TOOLCHAIN=${TOOLCHAIN:-sysroot}
+SYSROOT=${SYSROOT:-$LAB_CACHE/sysroot}
+# Step logs go to the current run folder when there is one.
+LOG_DIR=${LOG_DIR:-$LAB_CACHE/logs}
+export LAB_ROOT LAB_CACHE TOOLCHAIN SYSROOT LOG_DIR
+
+log() { printf '[lab %(%T)T] %s\n' -1 "$*" >&2; }
+
+# die MESSAGE [CODE]: infrastructure failures default to exit 2.
+die() {
+	printf '[lab %(%T)T] ERROR: %s\n' -1 "$1" >&2
+	exit "${2:-$EXIT_INFRA}"
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || die "required tool '$c' not found in PATH"
+	done
+}
+
+# run_step NAME LOGFILE CMD...: run CMD with all output in LOGFILE, print a
+# progress line every 30 s, and on failure name the step, its log and the
+# last lines of it.
+run_step() {
+	local name=$1 logf=$2 start rc=0 pid
+	shift 2
+	mkdir -p "$(dirname "$logf")"
+	start=$SECONDS
+	log "$name: started (log: $logf)"
+	"$@" >"$logf" 2>&1 &
+	pid=$!
+	while ! wait_timeout "$pid" 30; do
+		log "$name: running for $((SECONDS - start)) s: $(tail -n 1 "$logf" | cut -c1-100)"
+	done
+	wait "$pid" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		printf '[lab] ---- last lines of %s ----\n' "$logf" >&2
+		tail -n 25 "$logf" >&2
+		die "step '$name' failed (exit $rc); full log: $logf"
+	fi
+	log "$name: done in $((SECONDS - start)) s"
+}
+
+# wait_timeout PID SECS: true once PID has exited, false after SECS.
+wait_timeout() {
+	local pid=$1 n=$2
+	while [ "$n" -gt 0 ]; do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 1
+		n=$((n - 1))
+	done
+	! kill -0 "$pid" 2>/dev/null
+}
+
+# in_toolchain CMD...: run CMD with the lab toolchain. With the default
+# sysroot this is a bubblewrap container over the Debian 13 sysroot; with
+# TOOLCHAIN=host it is the host itself.
+in_toolchain() {
+	if [ "$TOOLCHAIN" = host ]; then
+		"$@"
+		return
+	fi
+	[ -x "$SYSROOT/usr/bin/rustc" ] || die "sysroot $SYSROOT is not provisioned (run: make toolchain)"
+	local binds=(--bind "$LAB_ROOT" "$LAB_ROOT" --bind "$LAB_CACHE" "$LAB_CACHE")
+	local d
+	for d in ${LAB_EXTRA_BINDS:-}; do
+		binds+=(--bind "$d" "$d")
+	done
+	bwrap --bind "$SYSROOT" / --dev-bind /dev /dev --proc /proc --tmpfs /tmp \
+		"${binds[@]}" --chdir "$PWD" \
+		--setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		--setenv HOME /tmp --unsetenv CARGO_HOME --unsetenv RUSTUP_HOME \
+		-- "$@"
+}
+
+# LLVM suffix of the sysroot's clang ("-19"); empty for a host toolchain
+# that provides plain clang.
+llvm_suffix() {
+	if [ "$TOOLCHAIN" = host ]; then
+		printf '%s' "${LLVM_SUFFIX:-}"
+	else
+		printf '%s' "${LLVM_SUFFIX:--19}"
+	fi
+}
+
+# Variables given to the lab's make (ARCH=, VARIANT=, ...) must not leak
+# into the kernel's make through MAKEFLAGS; the scripts pass what kbuild
+# needs explicitly.
+unset MAKEFLAGS MFLAGS MAKELEVEL
