@@ -17,7 +17,7 @@ export KERNEL_SRC LAB_CACHE SYSROOT BOOT_TIMEOUT ACCEL MEM JOBS RESULTS LLVM_SUF
 
 LAB := scripts/lab.sh
 
-.PHONY: help run test host-test toolchain source prepare boot soak bench-pipeline clean distclean
+.PHONY: help run test host-test toolchain source prepare check-series soak bench-pipeline clean distclean
 
 help:
 	@echo 'proxy-exec lab'
@@ -28,6 +28,7 @@ help:
 	@echo '  make toolchain   provision the Debian 13 sysroot and guest userspace'
 	@echo '  make source      fetch, verify and import the pinned linux-source-7.2'
 	@echo '  make prepare     patch, configure and build ARCH/VARIANT, and its initramfs'
+	@echo '  make check-series  checkpatch --strict, git am and an ARCH build after each patch'
 	@echo '  make soak        long run (DURATION=30m) of the stress module and locktorture'
 	@echo '  make bench-pipeline  print stage times (toolchain, source, builds, boot)'
 	@echo '  make clean       remove results/ and the build trees (keeps sysroot and source)'
@@ -55,6 +56,9 @@ source:
 
 prepare:
 	@$(LAB) prepare $(ARCH) $(VARIANT)
+
+check-series:
+	@scripts/check-series.sh $(ARCH)
 
 soak:
 	@$(LAB) soak $(ARCH) $(VARIANT)

@@ -15,7 +15,7 @@ arch_setup() {
 # build_name ARCH VARIANT: build directory name, e.g. arm64-patched-debug.
 build_name() {
 	case $2 in
-	stock | patched) ;;
+	stock | patched | series) ;;
 	*) die "unknown VARIANT '$2' (use stock or patched)" ;;
 	esac
 	printf '%s-%s%s' "$1" "$2" "$([ "${DEBUG:-0}" = 1 ] && echo -debug)"

@@ -20,8 +20,17 @@ frags=("$LAB_ROOT/configs/base.config" "$LAB_ROOT/configs/$arch.config")
 [ "${DEBUG:-0}" = 1 ] && frags+=("$LAB_ROOT/configs/debug.config")
 jobs=${JOBS:-$(($(nproc) + 1))}
 sfx=$(llvm_suffix)
-kmake=(make -C "$tree" O="$out" ARCH="$KARCH" LLVM="${sfx:-1}" -j"$jobs")
 mkdir -p "$out"
+# In the sysroot, every variant's tree and build directory sit at the same
+# paths (/lab/src, /lab/build), so kbuild's recorded commands are identical
+# across variants and a new variant can start from its sibling's objects.
+if [ "$TOOLCHAIN" = host ]; then
+	src=$tree obj=$out
+else
+	src=/lab/src obj=/lab/build
+	export LAB_BINDS="$tree=$src $out=$obj"
+fi
+kmake=(make -C "$src" O="$obj" ARCH="$KARCH" LLVM="${sfx:-1}" -j"$jobs")
 logs=$LOG_DIR/$(build_name "$arch" "$variant")
 mkdir -p "$logs"
 
@@ -46,6 +55,32 @@ check_config() {
 	fi
 }
 
+# seed_from_sibling: a variant built for the first time starts from a copy
+# of the other variant's build. Every file of this tree gets an old mtime,
+# except the files that differ between the two trees, so kbuild rebuilds
+# exactly what the patches change.
+seed_from_sibling() {
+	local v sibling='' base_rev
+	[ "$TOOLCHAIN" != host ] && [ ! -f "$out/.config" ] || return 0
+	for v in stock patched; do
+		[ "$v" != "$variant" ] || continue
+		sibling=$LAB_CACHE/build/$(build_name "$arch" "$v")
+		[ -f "$sibling/.lab-build-done" ] && break
+		sibling=
+	done
+	[ -n "$sibling" ] || return 0
+	base_rev=$(cat "$sibling/.lab-build-done")
+	git -C "$tree" cat-file -e "$base_rev^{commit}" 2>/dev/null || return 0
+	log "seeding $(basename "$out") from $(basename "$sibling")"
+	rm -rf "$out"
+	cp -a "$sibling" "$out.tmp"
+	rm -rf "$out.tmp/modroot" "$out.tmp/initramfs.cpio" "$out.tmp/.lab-build-done"
+	git -C "$tree" ls-files -z | (cd "$tree" && xargs -0 touch -h -d '2000-01-01 00:00:00')
+	git -C "$tree" diff -z --name-only "$base_rev" HEAD | (cd "$tree" && xargs -0 -r touch -h)
+	mv "$out.tmp" "$out"
+}
+seed_from_sibling
+
 want=$( (cat "${frags[@]}"; cat "$tree/.git-lab-stamp" 2>/dev/null; git -C "$tree" rev-parse HEAD; echo "$sfx") | sha256sum | cut -c1-16)
 if [ ! -f "$out/.config" ] || [ "$(cat "$out/.lab-config-stamp" 2>/dev/null)" != "$want" ]; then
 	rm -f "$out/.lab-config-stamp"
@@ -54,7 +89,7 @@ if [ ! -f "$out/.config" ] || [ "$(cat "$out/.lab-config-stamp" 2>/dev/null)" !=
 		set -e
 		"$@" rustavailable
 		"$@" tinyconfig
-		'"$tree"'/scripts/kconfig/merge_config.sh -m -O '"$out $out"'/.config '"${frags[*]}"'
+		'"$src"'/scripts/kconfig/merge_config.sh -m -O '"$obj $obj"'/.config '"${frags[*]}"'
 		"$@" olddefconfig' _ "${kmake[@]}"
 	check_config "$out/.config" "${frags[@]}"
 	printf '%s' "$want" >"$out/.lab-config-stamp"
@@ -62,16 +97,22 @@ fi
 
 run_step "kernel $(basename "$out")" "$logs/kernel.log" \
 	in_toolchain "${kmake[@]}" "$KIMAGE_TARGET" modules
+# KERNEL_ONLY=1 (the per-patch series check) stops here.
+if [ "${KERNEL_ONLY:-0}" = 1 ]; then
+	printf '%s\n' "$out"
+	exit 0
+fi
 run_step "lab modules $(basename "$out")" "$logs/lab-modules.log" \
-	in_toolchain "${kmake[@]}" M="$LAB_ROOT" MO="$out/lab-modules" modules
+	in_toolchain "${kmake[@]}" M="$LAB_ROOT" MO="$obj/lab-modules" modules
 
 # Module tree for the initramfs: in-tree and lab modules, with depmod.
 rm -rf "$out/modroot.tmp"
 run_step "modules_install $(basename "$out")" "$logs/modules-install.log" in_toolchain sh -c '
 	set -e
-	"$@" INSTALL_MOD_PATH='"$out"'/modroot.tmp INSTALL_MOD_STRIP=1 modules_install
-	"$@" M='"$LAB_ROOT"' MO='"$out"'/lab-modules INSTALL_MOD_PATH='"$out"'/modroot.tmp \
+	"$@" INSTALL_MOD_PATH='"$obj"'/modroot.tmp INSTALL_MOD_STRIP=1 modules_install
+	"$@" M='"$LAB_ROOT"' MO='"$obj"'/lab-modules INSTALL_MOD_PATH='"$obj"'/modroot.tmp \
 		INSTALL_MOD_STRIP=1 modules_install' _ "${kmake[@]}"
 rm -rf "$out/modroot"
 mv "$out/modroot.tmp" "$out/modroot"
+git -C "$tree" rev-parse HEAD >"$out/.lab-build-done"
 printf '%s\n' "$out"

@@ -64,7 +64,9 @@ run() {
 		host_stages+=("prepare=PASS:$((SECONDS - t0))")
 		"$LAB_ROOT/scripts/toolchain.sh" versions >"$run/versions.txt" 2>&1 || true
 		t0=$SECONDS
-		"$LAB_ROOT/qemu/run.sh" "$arch" "$build" "$run" "$plan" || qemu_rc=$?
+		# Guest stages that compare variants assert what this variant predicts.
+		EXTRA_CMDLINE="lab.expect=$variant ${EXTRA_CMDLINE:-}" \
+			"$LAB_ROOT/qemu/run.sh" "$arch" "$build" "$run" "$plan" || qemu_rc=$?
 		host_stages+=("boot=$([ "$qemu_rc" = 0 ] && echo PASS || echo FAIL):$((SECONDS - t0))")
 		[ "$qemu_rc" = 124 ] && extra+=(--timed-out)
 	fi
@@ -109,8 +111,24 @@ test_all() {
 	return "$rc"
 }
 
+# soak ARCH VARIANT: the stress module and locktorture for DURATION (e.g.
+# 30m, 2h, 600s) on the debug (lockdep) kernel.
+soak() {
+	local d=${DURATION:-30m} secs
+	[[ $d =~ ^([1-9][0-9]*)([smh]?)$ ]] || die "DURATION='$d' is not like 30m, 2h or 600s"
+	case ${BASH_REMATCH[2]} in
+	h) secs=$((BASH_REMATCH[1] * 3600)) ;;
+	m) secs=$((BASH_REMATCH[1] * 60)) ;;
+	*) secs=${BASH_REMATCH[1]} ;;
+	esac
+	DEBUG=1 BOOT_TIMEOUT=$((secs * 2 + 900)) \
+		EXTRA_CMDLINE="lab.locktorture_secs=$secs lab.soak_secs=$secs ${EXTRA_CMDLINE:-}" \
+		run "$1" "$2" "$PLAN_SOAK"
+}
+
 PLAN_RUN=${PLAN_RUN:-smoke}
 PLAN_TEST=${PLAN_TEST:-smoke}
+PLAN_SOAK=${PLAN_SOAK:-proxy_stress,locktorture}
 
 cmd=${1:-}
 shift || true
@@ -118,6 +136,7 @@ case $cmd in
 prepare) prepare "$@" ;;
 run) run "$1" "$2" "${3-$PLAN_RUN}" ;;
 test) test_all ;;
+soak) soak "$@" ;;
 host-tests) host_tests ;;
 *) die "usage: $0 prepare|run|test|host-tests ..." ;;
 esac

@@ -14,6 +14,16 @@ SYSROOT=${SYSROOT:-$LAB_CACHE/sysroot}
 LOG_DIR=${LOG_DIR:-$LAB_CACHE/logs}
 export LAB_ROOT LAB_CACHE TOOLCHAIN SYSROOT LOG_DIR
 
+# Bad make variables stop every script before it does anything.
+check_vars() {
+	case $TOOLCHAIN in sysroot | host) ;; *) die "TOOLCHAIN='$TOOLCHAIN' must be sysroot or host" ;; esac
+	case ${DEBUG:-0} in 0 | 1) ;; *) die "DEBUG='$DEBUG' must be 0 or 1" ;; esac
+	case ${PROXY_EXEC:-1} in 0 | 1) ;; *) die "PROXY_EXEC='$PROXY_EXEC' must be 0 or 1" ;; esac
+	if [ -n "${JOBS:-}" ] && ! [[ $JOBS =~ ^[1-9][0-9]*$ ]]; then
+		die "JOBS='$JOBS' is not a positive integer"
+	fi
+}
+
 log() { printf '[lab %(%T)T] %s\n' -1 "$*" >&2; }
 
 # die MESSAGE [CODE]: infrastructure failures default to exit 2.
@@ -73,9 +83,10 @@ in_toolchain() {
 	fi
 	[ -x "$SYSROOT/usr/bin/rustc" ] || die "sysroot $SYSROOT is not provisioned (run: make toolchain)"
 	local binds=(--bind "$LAB_ROOT" "$LAB_ROOT" --bind "$LAB_CACHE" "$LAB_CACHE")
-	local d
-	for d in ${LAB_EXTRA_BINDS:-}; do
-		binds+=(--bind "$d" "$d")
+	local b
+	# LAB_BINDS: extra "HOSTPATH=GUESTPATH" pairs (or plain paths).
+	for b in ${LAB_BINDS:-}; do
+		binds+=(--bind "${b%%=*}" "${b#*=}")
 	done
 	bwrap --bind "$SYSROOT" / --dev-bind /dev /dev --proc /proc --tmpfs /tmp \
 		"${binds[@]}" --chdir "$PWD" \
@@ -98,3 +109,4 @@ llvm_suffix() {
 # into the kernel's make through MAKEFLAGS; the scripts pass what kbuild
 # needs explicitly.
 unset MAKEFLAGS MFLAGS MAKELEVEL
+check_vars
