@@ -17,15 +17,6 @@ LABREPORT_TARGET=$LAB_CACHE/labreport-target
 # Host stage records for the report: "name=STATUS:secs".
 host_stages=()
 
-# timed NAME CMD...: run a host stage, record its duration. Output of CMD
-# is returned on stdout.
-timed() {
-	local name=$1 t0=$SECONDS
-	shift
-	"$@"
-	host_stages+=("$name=PASS:$((SECONDS - t0))")
-}
-
 labreport() {
 	in_toolchain cargo build -q --release --offline \
 		--manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
@@ -42,6 +33,7 @@ prepare() {
 	base=$("$LAB_ROOT/scripts/source.sh" | tail -n 1)
 	tree=$("$LAB_ROOT/scripts/patches.sh" "$base" "$variant" | tail -n 1)
 	build=$("$LAB_ROOT/scripts/build.sh" "$arch" "$variant" "$tree" | tail -n 1)
+	"$LAB_ROOT/scripts/kselftest.sh" "$arch" "$build" "$tree"
 	"$LAB_ROOT/scripts/initramfs.sh" "$arch" "$build"
 	printf '%s\n' "$build"
 }
@@ -130,13 +122,19 @@ PLAN_RUN=${PLAN_RUN:-smoke}
 PLAN_TEST=${PLAN_TEST:-smoke}
 PLAN_SOAK=${PLAN_SOAK:-proxy_stress,locktorture}
 
-cmd=${1:-}
-shift || true
-case $cmd in
-prepare) prepare "$@" ;;
-run) run "$1" "$2" "${3-$PLAN_RUN}" ;;
-test) test_all ;;
-soak) soak "$@" ;;
-host-tests) host_tests ;;
-*) die "usage: $0 prepare|run|test|host-tests ..." ;;
-esac
+main() {
+	local cmd=${1:-}
+	shift || true
+	case $cmd in
+	prepare) prepare "$@" ;;
+	run) run "$1" "$2" "${3-$PLAN_RUN}" ;;
+	test) test_all ;;
+	soak) soak "$@" ;;
+	host-tests) host_tests ;;
+	*) die "usage: $0 prepare|run|test|soak|host-tests ..." ;;
+	esac
+}
+
+# One line, so that editing this file during a long run cannot change what
+# the running shell reads next.
+main "$@"; exit
