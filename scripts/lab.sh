@@ -29,12 +29,13 @@ prepare() {
 	local arch=$1 variant=$2 base tree build
 	arch_setup "$arch"
 	build_name "$arch" "$variant" >/dev/null
-	"$LAB_ROOT/scripts/toolchain.sh" all
-	base=$("$LAB_ROOT/scripts/source.sh" | tail -n 1)
-	tree=$("$LAB_ROOT/scripts/patches.sh" "$base" "$variant" | tail -n 1)
-	build=$("$LAB_ROOT/scripts/build.sh" "$arch" "$variant" "$tree" | tail -n 1)
-	"$LAB_ROOT/scripts/kselftest.sh" "$arch" "$build" "$tree"
-	"$LAB_ROOT/scripts/initramfs.sh" "$arch" "$build"
+	# Explicit checks: run() calls this where errexit does not apply.
+	"$LAB_ROOT/scripts/toolchain.sh" all || return
+	base=$("$LAB_ROOT/scripts/source.sh" | tail -n 1) || return
+	tree=$("$LAB_ROOT/scripts/patches.sh" "$base" "$variant" | tail -n 1) || return
+	build=$("$LAB_ROOT/scripts/build.sh" "$arch" "$variant" "$tree" | tail -n 1) || return
+	"$LAB_ROOT/scripts/kselftest.sh" "$arch" "$build" "$tree" || return
+	"$LAB_ROOT/scripts/initramfs.sh" "$arch" "$build" || return
 	printf '%s\n' "$build"
 }
 
