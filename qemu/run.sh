@@ -35,7 +35,7 @@ kvm) accel_args=(-accel kvm) ;;
 *) die "ACCEL='$accel' must be tcg, kvm or auto" ;;
 esac
 
-cmdline="console=$QEMU_CONSOLE panic=-1 lab.plan=$plan"
+cmdline="console=$QEMU_CONSOLE panic=-1 lab.plan=$plan lab.smp=$smp"
 [ "${PROXY_EXEC:-1}" = 0 ] && cmdline+=" sched_proxy_exec=0"
 cmdline+=" ${EXTRA_CMDLINE:-}"
 
