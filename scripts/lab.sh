@@ -57,8 +57,11 @@ run() {
 		host_stages+=("prepare=PASS:$((SECONDS - t0))")
 		"$LAB_ROOT/scripts/toolchain.sh" versions >"$run/versions.txt" 2>&1 || true
 		t0=$SECONDS
-		# Guest stages that compare variants assert what this variant predicts.
-		EXTRA_CMDLINE="lab.expect=$variant ${EXTRA_CMDLINE:-}" \
+		# Guest stages that compare variants assert what this variant
+		# predicts; with proxy exec off, rt-inversion must see the inversion.
+		local cmd="lab.expect=$variant lab.locktorture_secs=${LOCKTORTURE_SECS:-60}"
+		[ "${PROXY_EXEC:-1}" = 0 ] && cmd+=" lab.proxy_stress_mode=expect-inversion"
+		EXTRA_CMDLINE="$cmd ${EXTRA_CMDLINE:-}" \
 			"$LAB_ROOT/qemu/run.sh" "$arch" "$build" "$run" "$plan" || qemu_rc=$?
 		host_stages+=("boot=$([ "$qemu_rc" = 0 ] && echo PASS || echo FAIL):$((SECONDS - t0))")
 		[ "$qemu_rc" = 124 ] && extra+=(--timed-out)
@@ -85,19 +88,23 @@ host_tests() {
 	fi
 }
 
-# The test matrix: both arches patched, and stock on arm64 (the faster
-# build) for the side-by-side comparison.
+# The test matrix: both arches patched with the full plan, arm64 stock
+# (the faster build) with the stress and A/B stages for the side-by-side
+# comparison, and x86_64 patched with proxy exec off, where rt-inversion
+# must detect the inversion.
 test_all() {
-	local top rc=0 results=()
+	local top rc=0 results=() cfg arch variant name
 	top=$RESULTS/test-$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$top"
 	log "test folder: $top"
 	LOG_DIR=$top host_tests || die "host tests failed" "$EXIT_TESTFAIL"
-	local arch variant
-	for cfg in x86_64:patched arm64:patched arm64:stock; do
-		arch=${cfg%:*} variant=${cfg#*:}
-		RUN_DIR=$top/$arch-$variant run "$arch" "$variant" "$PLAN_TEST" || true
-		results+=("$top/$arch-$variant/result.json")
+	for cfg in x86_64:patched:1:"$PLAN_TEST" arm64:patched:1:"$PLAN_TEST" \
+		arm64:stock:1:"$PLAN_AB" x86_64:patched:0:"$PLAN_NOPROXY"; do
+		IFS=: read -r arch variant proxy plan <<<"$cfg"
+		name=$arch-$variant$([ "$proxy" = 0 ] && echo -noproxy)
+		log "=== $name: $plan"
+		PROXY_EXEC=$proxy RUN_DIR=$top/$name run "$arch" "$variant" "$plan" || true
+		results+=("$top/$name/result.json")
 	done
 	labreport summary --out "$top/summary.json" "${results[@]}" || rc=$?
 	log "test results: $top/summary.json"
@@ -114,13 +121,16 @@ soak() {
 	m) secs=$((BASH_REMATCH[1] * 60)) ;;
 	*) secs=${BASH_REMATCH[1]} ;;
 	esac
-	DEBUG=1 BOOT_TIMEOUT=$((secs * 2 + 900)) \
-		EXTRA_CMDLINE="lab.locktorture_secs=$secs lab.soak_secs=$secs ${EXTRA_CMDLINE:-}" \
+	DEBUG=1 BOOT_TIMEOUT=$((secs * 5 + 900)) \
+		EXTRA_CMDLINE="lab.locktorture_secs=$secs lab.proxy_stress_duration_ms=$((secs * 1000 / 8)) ${EXTRA_CMDLINE:-}" \
 		run "$1" "$2" "$PLAN_SOAK"
 }
 
-PLAN_RUN=${PLAN_RUN:-smoke}
-PLAN_TEST=${PLAN_TEST:-smoke}
+# Stage lists (tests/guest/stages/<name>.sh), each overridable.
+PLAN_RUN=${PLAN_RUN:-smoke,proxy_stress}
+PLAN_TEST=${PLAN_TEST:-smoke,proxy_stress,pushable,kselftest,locktorture}
+PLAN_AB=${PLAN_AB:-smoke,proxy_stress,pushable}
+PLAN_NOPROXY=${PLAN_NOPROXY:-proxy_stress}
 PLAN_SOAK=${PLAN_SOAK:-proxy_stress,locktorture}
 
 main() {
