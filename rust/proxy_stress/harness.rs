@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Building blocks shared by the scenarios.
+//!
+//! A seeded PRNG, a latency histogram, per-thread statistics, a mutex wrapper that checks
+//! mutual exclusion, a wait gate for round-based scenarios, and a roster that creates every
+//! thread of a scenario before any of them starts.
+
+use kernel::{
+    cpu::{
+        nr_cpu_ids,
+        CpuId, //
+    },
+    cpumask::CpumaskVar,
+    kthread::{
+        self,
+        KThread, //
+    },
+    new_condvar,
+    new_spinlock,
+    prelude::*,
+    sched::Policy,
+    str::CString,
+    sync::{
+        aref::ARef,
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
+        },
+        Arc,
+        CondVar,
+        Mutex,
+        MutexGuard,
+        LockClassKey,
+        SpinLock, //
+    },
+    static_lock_class,
+    task::Task,
+    time::{
+        delay::{
+            fsleep,
+            udelay, //
+        },
+        msecs_to_jiffies,
+        ClockSource,
+        Delta,
+        Instant,
+        Monotonic, //
+    }, //
+};
+
+/// Set on module unload: every scenario thread and the controller stop as soon as they see it.
+pub(crate) static ABORT: Atomic<bool> = Atomic::new(false);
+
+/// At most this many CPUs take part, so CPU sets fit in a `u64` and thread counts stay small.
+pub(crate) const MAX_CPUS: u32 = 16;
+
+/// Fewest iterations a worker has to complete in a run (the progress invariant).
+pub(crate) const MIN_ITERS: u64 = 2;
+
+/// Granularity of busy work, so holders check their invariants often.
+const WORK_CHUNK_US: u64 = 25;
+
+/// Current `CLOCK_MONOTONIC` time in nanoseconds.
+pub(crate) fn now_ns() -> i64 {
+    Monotonic::ktime_get()
+}
+
+/// Number of CPUs the scenarios use: `nr_cpu_ids`, capped at [`MAX_CPUS`].
+pub(crate) fn ncpus() -> u32 {
+    nr_cpu_ids().clamp(1, MAX_CPUS)
+}
+
+/// A CPU set of all CPUs the scenarios use.
+pub(crate) fn all_cpus() -> u64 {
+    (1u64 << ncpus()) - 1
+}
+
+/// Builds a cpumask from a CPU set.
+pub(crate) fn cpumask(set: u64) -> Result<CpumaskVar> {
+    let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+    for cpu in 0..ncpus() {
+        if set & (1 << cpu) != 0 {
+            mask.set(CpuId::from_u32(cpu).ok_or(EINVAL)?);
+        }
+    }
+    Ok(mask)
+}
+
+/// Sleeps for `us` microseconds; zero returns at once.
+pub(crate) fn sleep_us(us: u64) {
+    if us > 0 {
+        fsleep(Delta::from_micros(us as i64));
+    }
+}
+
+/// xorshift64* seeded through splitmix64: small, fast and reproducible.
+pub(crate) struct Prng(u64);
+
+impl Prng {
+    /// A generator for one `stream` (one thread) of the run seeded with `seed`.
+    pub(crate) fn new(seed: u64, stream: u64) -> Self {
+        let mut z = seed ^ stream.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        Self(if z == 0 { 0x2545_f491_4f6c_dd1d } else { z })
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `0..n` (zero for `n == 0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi.saturating_sub(lo) + 1)
+    }
+
+    /// True with probability `1 / n`.
+    pub(crate) fn one_in(&mut self, n: u64) -> bool {
+        self.below(n) == 0
+    }
+}
+
+/// Sub-buckets per power of two: percentiles are exact to 1/8 (12.5%).
+const SUB_BITS: u32 = 3;
+const SUB: u64 = 1 << SUB_BITS;
+/// Largest exponent kept; bigger values land in the last bucket (2^40 us is ~12 days).
+const MAX_EXP: u32 = 40;
+const NBUCKETS: usize = (SUB + (MAX_EXP - SUB_BITS + 1) as u64 * SUB) as usize;
+
+/// A log-linear histogram of microsecond latencies.
+pub(crate) struct Hist {
+    buckets: KVec<u32>,
+    count: u64,
+    max: u64,
+}
+
+impl Hist {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            buckets: KVec::from_elem(0, NBUCKETS, GFP_KERNEL)?,
+            count: 0,
+            max: 0,
+        })
+    }
+
+    fn index(us: u64) -> usize {
+        if us < SUB {
+            return us as usize;
+        }
+        let exp = (63 - us.leading_zeros()).min(MAX_EXP);
+        let sub = (us >> (exp - SUB_BITS)) & (SUB - 1);
+        (SUB + u64::from(exp - SUB_BITS) * SUB + sub) as usize
+    }
+
+    /// Largest value that falls into bucket `idx`.
+    fn upper(idx: usize) -> u64 {
+        let idx = idx as u64;
+        if idx < SUB {
+            return idx;
+        }
+        let exp = (idx - SUB) / SUB + u64::from(SUB_BITS);
+        let sub = (idx - SUB) % SUB;
+        ((SUB + sub + 1) << (exp - u64::from(SUB_BITS))) - 1
+    }
+
+    pub(crate) fn record(&mut self, us: u64) {
+        let idx = Self::index(us).min(NBUCKETS - 1);
+        self.buckets[idx] = self.buckets[idx].saturating_add(1);
+        self.count += 1;
+        self.max = self.max.max(us);
+    }
+
+    pub(crate) fn merge(&mut self, other: &Hist) {
+        for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
+            *a = a.saturating_add(*b);
+        }
+        self.count += other.count;
+        self.max = self.max.max(other.max);
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub(crate) fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The `pct` percentile (upper edge of its bucket, never above the maximum).
+    pub(crate) fn percentile(&self, pct: u64) -> u64 {
+        if self.count == 0 {
+            return 0;
+        }
+        let rank = (self.count * pct).div_ceil(100).max(1);
+        let mut seen = 0;
+        for (idx, n) in self.buckets.iter().enumerate() {
+            seen += u64::from(*n);
+            if seen >= rank {
+                return Self::upper(idx).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// What one thread saw. The controller merges them into the scenario's figures.
+pub(crate) struct Stats {
+    /// Completed loop iterations (progress).
+    pub(crate) iters: u64,
+    /// Lock acquisitions by measured threads.
+    pub(crate) acquisitions: u64,
+    /// Acquisitions that had to block: the lock was handed over by another owner.
+    pub(crate) handoffs: u64,
+    /// Wait times of blocked acquisitions, in microseconds.
+    pub(crate) waits: Hist,
+    /// Waits longer than the thread's bound.
+    pub(crate) over_bound: u64,
+    /// Times a thread ran on a CPU its affinity mask does not allow.
+    pub(crate) cpu_violations: u64,
+    /// Nested locks released out of order.
+    pub(crate) order_violations: u64,
+    /// Unexpected errors inside a thread (allocation, set_affinity, set_policy).
+    pub(crate) errors: u64,
+    /// The errno of the first of them.
+    pub(crate) first_errno: u64,
+    /// rt-inversion: rounds in which the spinners gave up before the waiter got the lock.
+    pub(crate) spin_timeouts: u64,
+    /// churn: successful policy changes.
+    pub(crate) policy_changes: u64,
+    /// churn: DEADLINE changes refused by admission control.
+    pub(crate) dl_ebusy: u64,
+    /// churn: threads stopped while blocked on a lock.
+    pub(crate) stopped_waiting: u64,
+    /// owner-moves: affinity changes of the owner while it held the lock.
+    pub(crate) affinity_changes: u64,
+    /// owner-moves: sleeps and yields while holding.
+    pub(crate) sleeps_holding: u64,
+    pub(crate) yields_holding: u64,
+    /// reblock: times the owner of the first lock blocked on the second one with a donor waiting.
+    pub(crate) reblocks: u64,
+    /// pushable: bursts of the owner on CPU1 and its CPU changes.
+    pub(crate) on_cpu1: u64,
+    pub(crate) migrations: u64,
+}
+
+impl Stats {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            iters: 0,
+            acquisitions: 0,
+            handoffs: 0,
+            waits: Hist::new()?,
+            over_bound: 0,
+            cpu_violations: 0,
+            order_violations: 0,
+            errors: 0,
+            first_errno: 0,
+            spin_timeouts: 0,
+            policy_changes: 0,
+            dl_ebusy: 0,
+            stopped_waiting: 0,
+            affinity_changes: 0,
+            sleeps_holding: 0,
+            yields_holding: 0,
+            reblocks: 0,
+            on_cpu1: 0,
+            migrations: 0,
+        })
+    }
+
+    /// Counts an unexpected error.
+    pub(crate) fn error(&mut self, e: Error) {
+        self.errors += 1;
+        if self.first_errno == 0 {
+            self.first_errno = u64::from(e.to_errno().unsigned_abs());
+        }
+    }
+
+    pub(crate) fn merge(&mut self, o: &Stats) {
+        self.iters += o.iters;
+        self.acquisitions += o.acquisitions;
+        self.handoffs += o.handoffs;
+        self.waits.merge(&o.waits);
+        self.over_bound += o.over_bound;
+        self.cpu_violations += o.cpu_violations;
+        self.order_violations += o.order_violations;
+        self.errors += o.errors;
+        if self.first_errno == 0 {
+            self.first_errno = o.first_errno;
+        }
+        self.spin_timeouts += o.spin_timeouts;
+        self.policy_changes += o.policy_changes;
+        self.dl_ebusy += o.dl_ebusy;
+        self.stopped_waiting += o.stopped_waiting;
+        self.affinity_changes += o.affinity_changes;
+        self.sleeps_holding += o.sleeps_holding;
+        self.yields_holding += o.yields_holding;
+        self.reblocks += o.reblocks;
+        self.on_cpu1 += o.on_cpu1;
+        self.migrations += o.migrations;
+    }
+}
+
+/// Run-wide settings shared by every thread of a scenario.
+#[pin_data]
+pub(crate) struct RunCtx {
+    /// End of the run (`CLOCK_MONOTONIC` ns); `i64::MAX` until the threads start.
+    end_ns: Atomic<i64>,
+    /// Set once every thread has been started: threads wait for it before doing anything, so
+    /// none of them spins before the controller has started all.
+    #[pin]
+    go: Gate,
+    duration_ms: u32,
+    pub(crate) bound_us: u64,
+    pub(crate) seed: u64,
+    pub(crate) tpc: u32,
+}
+
+impl RunCtx {
+    pub(crate) fn new(duration_ms: u32, bound_us: u64, seed: u64, tpc: u32) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                end_ns: Atomic::new(i64::MAX),
+                go <- Gate::new(0),
+                duration_ms,
+                bound_us,
+                seed,
+                tpc,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Waits in a new thread until the controller has started every thread.
+    fn wait_go(&self) {
+        while !ABORT.load(Relaxed) && !kthread::should_stop() {
+            if self.go.wait_for(100, |v| v != 0).is_some() {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn duration_ms(&self) -> u32 {
+        self.duration_ms
+    }
+
+    /// Sets the end of the run and lets the threads go.
+    fn arm(&self) {
+        let end = now_ns() + i64::from(self.duration_ms) * 1_000_000;
+        self.end_ns.store(end, Release);
+        self.go.set(1);
+    }
+
+    /// True once the run is over or the module is going away.
+    pub(crate) fn expired(&self) -> bool {
+        ABORT.load(Relaxed) || now_ns() >= self.end_ns.load(Acquire)
+    }
+
+    /// Sleeps in the controller until the run is over.
+    fn wait_end(&self) {
+        while !self.expired() {
+            let left_us = (self.end_ns.load(Acquire) - now_ns()) / 1000;
+            sleep_us(left_us.clamp(1, 20_000) as u64);
+        }
+    }
+}
+
+/// A scenario thread's private state: identity, PRNG, statistics and invariants to check.
+pub(crate) struct Worker {
+    /// Non-zero and unique within a scenario; recorded as the holder of test locks.
+    pub(crate) id: u64,
+    pub(crate) ctx: Arc<RunCtx>,
+    pub(crate) rng: Prng,
+    pub(crate) st: Stats,
+    /// CPUs this thread may run on.
+    pub(crate) allowed: u64,
+    /// Whether this thread's waits count towards the latency figures and bounds.
+    pub(crate) measured: bool,
+    /// Bound on a blocked acquisition, in microseconds.
+    pub(crate) bound_us: u64,
+}
+
+impl Worker {
+    pub(crate) fn new(ctx: &Arc<RunCtx>, id: u64, allowed: u64, measured: bool) -> Result<Self> {
+        Ok(Self {
+            id,
+            ctx: ctx.clone(),
+            rng: Prng::new(ctx.seed, id),
+            st: Stats::new()?,
+            allowed,
+            measured,
+            bound_us: ctx.bound_us,
+        })
+    }
+
+    /// Whether the thread should keep going.
+    pub(crate) fn running(&self) -> bool {
+        !kthread::should_stop() && !self.ctx.expired()
+    }
+
+    /// Checks that the thread runs on a CPU it is allowed on.
+    pub(crate) fn check_cpu(&mut self) -> u32 {
+        let cpu = CpuId::current().as_u32();
+        if self.allowed & (1u64 << cpu.min(63)) == 0 {
+            self.st.cpu_violations += 1;
+        }
+        cpu
+    }
+
+    fn note_wait(&mut self, waited: Delta, blocked: bool) {
+        if !self.measured {
+            return;
+        }
+        self.st.acquisitions += 1;
+        let us = waited.as_micros_ceil().max(0) as u64;
+        if blocked {
+            self.st.handoffs += 1;
+            self.st.waits.record(us);
+        }
+        if us > self.bound_us {
+            self.st.over_bound += 1;
+        }
+    }
+
+    /// Busy work for about `us` microseconds while holding `held`, checking exclusion.
+    pub(crate) fn work(&mut self, us: u64, held: &[&Held<'_>]) {
+        let mut left = us;
+        while left > 0 {
+            let step = left.min(WORK_CHUNK_US);
+            udelay(Delta::from_micros(step as i64));
+            left -= step;
+            for h in held {
+                h.check();
+            }
+        }
+    }
+
+    /// Spins until `stop()` returns true or the run ends, checking every few iterations.
+    pub(crate) fn spin_until(&self, mut stop: impl FnMut() -> bool) {
+        while self.running() && !stop() {
+            for _ in 0..64 {
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// A `struct mutex` with checked mutual exclusion.
+///
+/// Each critical section records its holder in `holder`, and counts itself both inside the
+/// mutex and in a shadow counter outside it; any overlap of two critical sections shows up as
+/// a foreign holder or diverging counters.
+#[pin_data]
+pub(crate) struct TestLock {
+    #[pin]
+    mutex: Mutex<u64>,
+    holder: Atomic<u64>,
+    entries: Atomic<u64>,
+    violations: Atomic<u64>,
+}
+
+/// Lock class of the test locks of nesting `level`.
+///
+/// Scenarios that nest test locks take them in strictly increasing level order; one lockdep
+/// class per level lets lockdep check that order instead of reporting recursive locking.
+fn lock_class(level: usize) -> Pin<&'static LockClassKey> {
+    match level {
+        0 => static_lock_class!(),
+        1 => static_lock_class!(),
+        2 => static_lock_class!(),
+        3 => static_lock_class!(),
+        4 => static_lock_class!(),
+        5 => static_lock_class!(),
+        6 => static_lock_class!(),
+        _ => static_lock_class!(),
+    }
+}
+
+impl TestLock {
+    /// A test lock to be taken after any test lock of a lower `level` and before any of a
+    /// higher one.
+    pub(crate) fn new(level: usize) -> impl PinInit<Self> {
+        pin_init!(Self {
+            mutex <- Mutex::new(0, c"proxy_stress_lock", lock_class(level)),
+            holder: Atomic::new(0),
+            entries: Atomic::new(0),
+            violations: Atomic::new(0),
+        })
+    }
+
+    pub(crate) fn new_arc(level: usize) -> Result<Arc<Self>> {
+        Arc::pin_init(Self::new(level), GFP_KERNEL)
+    }
+
+    /// Takes the lock on behalf of `w`, measuring how long it blocked.
+    pub(crate) fn acquire<'a>(&'a self, w: &mut Worker) -> Held<'a> {
+        let start = Instant::<Monotonic>::now();
+        let (guard, blocked) = match self.mutex.try_lock() {
+            Some(guard) => (guard, false),
+            None => (self.mutex.lock(), true),
+        };
+        w.note_wait(start.elapsed(), blocked);
+        let mut held = Held {
+            lock: self,
+            guard,
+            me: w.id,
+        };
+        held.enter();
+        held
+    }
+
+    /// Current holder's id, zero when free.
+    pub(crate) fn holder(&self) -> u64 {
+        self.holder.load(Acquire)
+    }
+
+    /// Mutual-exclusion violations seen on this lock so far.
+    pub(crate) fn violations(&self) -> u64 {
+        self.violations.load(Acquire)
+    }
+
+    fn violation(&self) {
+        self.violations.add(1, Relaxed);
+    }
+}
+
+/// A held [`TestLock`]; dropping it releases the lock.
+pub(crate) struct Held<'a> {
+    lock: &'a TestLock,
+    guard: MutexGuard<'a, u64>,
+    me: u64,
+}
+
+impl Held<'_> {
+    fn enter(&mut self) {
+        if self.lock.holder.xchg(self.me, Full) != 0 {
+            self.lock.violation();
+        }
+        *self.guard += 1;
+        if self.lock.entries.fetch_add(1, Full) + 1 != *self.guard {
+            self.lock.violation();
+        }
+    }
+
+    /// Checks that nobody else entered the critical section meanwhile.
+    pub(crate) fn check(&self) {
+        if self.lock.holder.load(Acquire) != self.me
+            || self.lock.entries.load(Acquire) != *self.guard
+        {
+            self.lock.violation();
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.check();
+        if self.lock.holder.cmpxchg(self.me, 0, Full).is_err() {
+            self.lock.violation();
+        }
+        // The guard field is dropped after this, which unlocks the mutex.
+    }
+}
+
+/// A value that threads wait on until it satisfies a predicate (a small condition variable).
+///
+/// The value is also readable without the lock, for spinners.
+#[pin_data]
+pub(crate) struct Gate {
+    #[pin]
+    lock: SpinLock<()>,
+    #[pin]
+    cv: CondVar,
+    value: Atomic<u64>,
+}
+
+impl Gate {
+    pub(crate) fn new(value: u64) -> impl PinInit<Self> {
+        pin_init!(Self {
+            lock <- new_spinlock!(()),
+            cv <- new_condvar!(),
+            value: Atomic::new(value),
+        })
+    }
+
+    pub(crate) fn peek(&self) -> u64 {
+        self.value.load(Acquire)
+    }
+
+    /// Sets the value and wakes every waiter.
+    pub(crate) fn set(&self, value: u64) {
+        {
+            let _guard = self.lock.lock();
+            self.value.store(value, Release);
+        }
+        self.cv.notify_all();
+    }
+
+    /// Sets the value to `new` only if it still is `old`.
+    pub(crate) fn transition(&self, old: u64, new: u64) -> bool {
+        let done = {
+            let _guard = self.lock.lock();
+            self.value.cmpxchg(old, new, Full).is_ok()
+        };
+        if done {
+            self.cv.notify_all();
+        }
+        done
+    }
+
+    /// Waits up to `timeout_ms` for the value to satisfy `pred`; returns it if it does.
+    pub(crate) fn wait_for(&self, timeout_ms: u32, pred: impl Fn(u64) -> bool) -> Option<u64> {
+        let mut guard = self.lock.lock();
+        let v = self.value.load(Acquire);
+        if pred(v) {
+            return Some(v);
+        }
+        // Kernel threads take no signals; an early return (kthread_stop()) is handled by the
+        // caller's loop.
+        let _ = self
+            .cv
+            .wait_interruptible_timeout(&mut guard, msecs_to_jiffies(timeout_ms));
+        let v = self.value.load(Acquire);
+        pred(v).then_some(v)
+    }
+}
+
+/// Scheduling policy helpers, so the policy values live in one place.
+pub(crate) fn fifo(prio: u32) -> Policy {
+    Policy::Fifo { prio }
+}
+
+pub(crate) fn normal(nice: i32) -> Policy {
+    Policy::Normal { nice }
+}
+
+pub(crate) fn deadline(runtime_us: u64, deadline_us: u64, period_us: u64) -> Policy {
+    Policy::Deadline {
+        runtime: runtime_us * 1000,
+        deadline: deadline_us * 1000,
+        period: period_us * 1000,
+    }
+}
+
+struct Member {
+    thread: KThread<Stats>,
+    min_iters: u64,
+}
+
+/// Every thread of one scenario. Threads are created (and given their policy and affinity)
+/// first, and all started together afterwards, so no thread is created while real-time
+/// threads spin.
+pub(crate) struct Roster {
+    ctx: Arc<RunCtx>,
+    members: KVec<Member>,
+}
+
+/// Where a new thread starts.
+#[derive(Clone, Copy)]
+pub(crate) enum Place {
+    /// Bound to one CPU with `kthread_bind()` before it first runs.
+    Bound(u32),
+    /// Any CPU of a set (applied with `set_affinity()` before it first runs).
+    Within(u64),
+}
+
+impl Roster {
+    pub(crate) fn new(ctx: &Arc<RunCtx>) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            members: KVec::new(),
+        }
+    }
+
+    /// Creates (but does not start) a thread running `f`.
+    ///
+    /// Fails with the error of `set_policy()` (for example `EBUSY` from deadline admission
+    /// control), so the scenario can tell a skip from a failure.
+    pub(crate) fn spawn<F>(
+        &mut self,
+        name: kernel::fmt::Arguments<'_>,
+        place: Place,
+        policy: Policy,
+        min_iters: u64,
+        f: F,
+    ) -> Result<ARef<Task>>
+    where
+        F: FnOnce() -> Stats + Send + 'static,
+    {
+        let thread = create(&self.ctx, name, place, policy, f)?;
+        let task = ARef::from(thread.task());
+        self.members
+            .push(Member { thread, min_iters }, GFP_KERNEL)?;
+        Ok(task)
+    }
+
+    /// Starts every thread, then waits for the end of the run, stops and joins all of them.
+    ///
+    /// Returns the merged statistics and the number of threads that missed their progress
+    /// goal (or never ran).
+    pub(crate) fn run(self) -> Result<(Stats, u64)> {
+        let mut total = Stats::new()?;
+        let mut stalled = 0;
+        for m in self.members.iter() {
+            m.thread.start();
+        }
+        self.ctx.arm();
+        self.ctx.wait_end();
+        for m in self.members {
+            match m.thread.stop() {
+                Ok(st) => {
+                    if st.iters < m.min_iters {
+                        stalled += 1;
+                    }
+                    total.merge(&st);
+                }
+                Err(_) => stalled += 1,
+            }
+        }
+        Ok((total, stalled))
+    }
+}
+
+/// Creates one thread with its policy and placement; not started.
+///
+/// The thread waits for the start of the run (all threads started) before it calls `f`.
+pub(crate) fn create<F>(
+    ctx: &Arc<RunCtx>,
+    name: kernel::fmt::Arguments<'_>,
+    place: Place,
+    policy: Policy,
+    f: F,
+) -> Result<KThread<Stats>>
+where
+    F: FnOnce() -> Stats + Send + 'static,
+{
+    let name = CString::try_from_fmt(name)?;
+    let cpu = match place {
+        Place::Bound(cpu) => Some(CpuId::from_u32(cpu).ok_or(EINVAL)?),
+        Place::Within(_) => None,
+    };
+    let go = ctx.clone();
+    let thread = KThread::new(&name, cpu, move || {
+        go.wait_go();
+        drop(go);
+        f()
+    })?;
+    if let Place::Within(set) = place {
+        let mask = cpumask(set)?;
+        thread.task().set_affinity(&mask)?;
+    }
+    thread.task().set_policy(policy)?;
+    Ok(thread)
+}
+
+/// Changes the calling thread's own affinity (used to widen a thread created bound).
+pub(crate) fn set_own_affinity(set: u64) -> Result {
+    let mask = cpumask(set)?;
+    kernel::current!().set_affinity(&mask)
+}

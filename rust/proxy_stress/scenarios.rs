@@ -1,0 +1,1277 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The stress scenarios. Each one creates all its threads, runs them for the configured time,
+//! and turns what they saw into an [`Outcome`].
+
+use super::harness::{
+    all_cpus,
+    create,
+    deadline,
+    fifo,
+    ncpus,
+    normal,
+    now_ns,
+    set_own_affinity,
+    sleep_us,
+    Gate,
+    Place,
+    Prng,
+    Roster,
+    RunCtx,
+    Stats,
+    TestLock,
+    Worker,
+    MIN_ITERS, //
+};
+use kernel::{
+    cpu::CpuId,
+    kthread::KThread,
+    prelude::*,
+    sched::{
+        self,
+        Policy, //
+    },
+    sync::{
+        aref::ARef,
+        atomic::{
+            Acquire,
+            Atomic,
+            Full,
+            Relaxed,
+            Release, //
+        },
+        barrier::smp_rmb,
+        Arc,
+    },
+    task::Task,
+    time::{
+        delay::udelay,
+        Delta, //
+    }, //
+};
+
+/// How a scenario ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Pass,
+    Fail,
+    /// The expected failure happened (an inversion seen with proxy execution off).
+    Xfail,
+    Skip,
+}
+
+/// The result of one scenario run, printed as one KTAP test.
+pub(crate) struct Outcome {
+    pub(crate) verdict: Verdict,
+    /// Why it failed, was skipped or expectedly failed.
+    pub(crate) reason: &'static str,
+    /// The error code behind a skip or a setup failure.
+    pub(crate) error: Option<Error>,
+    /// `# key: value` figures.
+    pub(crate) diags: KVec<(&'static str, u64)>,
+}
+
+impl Outcome {
+    pub(crate) fn skip(reason: &'static str, error: Option<Error>) -> Self {
+        Self {
+            verdict: Verdict::Skip,
+            reason,
+            error,
+            diags: KVec::new(),
+        }
+    }
+
+    pub(crate) fn failed(reason: &'static str, error: Option<Error>) -> Self {
+        Self {
+            verdict: Verdict::Fail,
+            reason,
+            error,
+            diags: KVec::new(),
+        }
+    }
+
+    fn diag(&mut self, key: &'static str, value: u64) -> Result {
+        self.diags.push((key, value), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Judges the common invariants: mutual exclusion, progress, allowed CPUs, release order,
+    /// latency bound, and errors inside threads.
+    fn judge(threads: usize, total: &Stats, stalled: u64, locks: &[&TestLock]) -> Result<Self> {
+        let exclusion: u64 = locks.iter().map(|l| l.violations()).sum();
+        let checks: [(u64, &'static str); 6] = [
+            (exclusion, "mutual exclusion violated"),
+            (total.cpu_violations, "ran on a CPU outside its affinity"),
+            (total.order_violations, "nested locks released out of order"),
+            (stalled, "a thread made no progress"),
+            (total.over_bound, "a waiter blocked past its bound"),
+            (total.errors, "errors inside threads"),
+        ];
+        let violations = checks.iter().map(|c| c.0).sum();
+        let reason = checks.iter().find(|c| c.0 > 0).map_or("", |c| c.1);
+        let mut out = Self {
+            verdict: if violations == 0 {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            },
+            reason,
+            error: None,
+            diags: KVec::new(),
+        };
+        out.diag("threads", threads as u64)?;
+        out.diag("iterations", total.iters)?;
+        out.diag("acquisitions", total.acquisitions)?;
+        out.diag("handoffs", total.handoffs)?;
+        out.diag("wait_p50_us", total.waits.percentile(50))?;
+        out.diag("wait_p99_us", total.waits.percentile(99))?;
+        out.diag("wait_max_us", total.waits.max())?;
+        out.diag("wait_samples", total.waits.count())?;
+        out.diag("over_bound", total.over_bound)?;
+        out.diag("mutex_violations", exclusion)?;
+        out.diag("cpu_violations", total.cpu_violations)?;
+        out.diag("order_violations", total.order_violations)?;
+        out.diag("stalled_threads", stalled)?;
+        out.diag("errors", total.errors)?;
+        out.diag("first_errno", total.first_errno)?;
+        out.diag("violations", violations)?;
+        Ok(out)
+    }
+
+    /// For scenarios whose bound holds only thanks to proxy execution: with proxy execution
+    /// off, waiters past their bound are the expected inversion (XFAIL), and none is a failure
+    /// of the detector. Threads starved by the inversion are part of it; broken exclusion,
+    /// affinity or lock order, or errors, still fail.
+    fn expect_inversion_without_proxy(&mut self, total: &Stats) {
+        if sched::proxy_exec_enabled() {
+            return;
+        }
+        let other = self.figure("mutex_violations")
+            + total.cpu_violations
+            + total.order_violations
+            + total.errors;
+        if total.over_bound > 0 && other == 0 {
+            self.verdict = Verdict::Xfail;
+            self.reason = "priority inversion detected with proxy execution off";
+        } else if total.over_bound == 0 {
+            self.verdict = Verdict::Fail;
+            self.reason = "proxy execution is off but no inversion was detected";
+        }
+    }
+
+    /// The value of diagnostic `key` (0 if absent).
+    pub(crate) fn figure(&self, key: &str) -> u64 {
+        self.diags
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |(_, v)| *v)
+    }
+}
+
+/// A scenario of the module.
+pub(crate) struct Scenario {
+    pub(crate) name: &'static str,
+    pub(crate) run: fn(&Arc<RunCtx>) -> Result<Outcome>,
+    /// Part of the default set (`scenarios=0`, or "all" written to `run`).
+    pub(crate) default: bool,
+    /// Runs for `pushable_ms` instead of `duration_ms`.
+    pub(crate) long: bool,
+}
+
+/// Every scenario, in run order; bit `i` of the `scenarios` parameter selects entry `i`.
+pub(crate) const SCENARIOS: [Scenario; 8] = [
+    Scenario {
+        name: "rt-inversion",
+        run: rt_inversion,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "dl-donor",
+        run: dl_donor,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "chain",
+        run: chain,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "cross-cpu",
+        run: cross_cpu,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "owner-moves",
+        run: owner_moves,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "churn",
+        run: churn,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "reblock",
+        run: reblock,
+        default: true,
+        long: false,
+    },
+    Scenario {
+        name: "pushable",
+        run: pushable,
+        default: false,
+        long: true,
+    },
+];
+
+/// Bit set of the default scenarios.
+pub(crate) fn default_set() -> u32 {
+    SCENARIOS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.default)
+        .fold(0, |set, (i, _)| set | (1 << i))
+}
+
+const PRIO_LOW: u32 = 10;
+const PRIO_MID: u32 = 20;
+const PRIO_HIGH: u32 = 30;
+
+/// Busy work of an owner per critical section in rt-inversion and dl-donor.
+const OWNER_WORK_US: u64 = 500;
+
+/// Gate value of the rt-inversion rounds: `round << 2 | phase`.
+const PHASE_DONE: u64 = 0;
+const PHASE_HELD: u64 = 1;
+const PHASE_GO: u64 = 2;
+
+fn round(v: u64) -> u64 {
+    v >> 2
+}
+
+fn phase(v: u64) -> u64 {
+    v & 3
+}
+
+#[pin_data]
+struct InvGroup {
+    #[pin]
+    lock: TestLock,
+    #[pin]
+    gate: Gate,
+    /// When the owner took the lock in the current round (ns).
+    held_at: Atomic<i64>,
+}
+
+/// rt-inversion (in the manner of ksched_football), in rounds, on every CPU:
+///
+/// 1. the low-priority FIFO owner takes the lock and starts its bounded work;
+/// 2. a medium-priority FIFO spinner wakes, preempts the owner and spins;
+/// 3. the high-priority FIFO waiter wakes and blocks on the lock.
+///
+/// With proxy execution the waiter donates its priority and the owner finishes its work, so
+/// the waiter gets the lock within the bound. Without it the owner never runs again until the
+/// spinners give up after twice the bound: the waiter's wait exceeds the bound (inversion).
+fn rt_inversion(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let spin_timeout_ns = (ctx.bound_us * 2 * 1000) as i64;
+    let mut roster = Roster::new(ctx);
+    let mut groups = KVec::new();
+    let mut id = 0;
+    for cpu in 0..ncpus() {
+        let g = Arc::pin_init(
+            pin_init!(InvGroup {
+                lock <- TestLock::new(0),
+                gate <- Gate::new(PHASE_DONE),
+                held_at: Atomic::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        groups.push(g.clone(), GFP_KERNEL)?;
+        let me = 1u64 << cpu;
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, me, false)?;
+        let gr = g.clone();
+        roster.spawn(
+            fmt!("ps_inv_own/{cpu}"),
+            Place::Bound(cpu),
+            fifo(PRIO_LOW),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    if gr.gate.wait_for(10, |v| phase(v) == PHASE_DONE).is_none() {
+                        continue;
+                    }
+                    let r = round(gr.gate.peek()) + 1;
+                    let held = gr.lock.acquire(&mut w);
+                    gr.held_at.store(now_ns(), Release);
+                    gr.gate.set(r << 2 | PHASE_HELD);
+                    w.work(OWNER_WORK_US, &[&held]);
+                    drop(held);
+                    w.check_cpu();
+                    w.st.iters += 1;
+                }
+                w.st
+            },
+        )?;
+
+        for i in 0..ctx.tpc {
+            id += 1;
+            let mut w = Worker::new(ctx, id, me, false)?;
+            let gr = g.clone();
+            roster.spawn(
+                fmt!("ps_inv_spin/{cpu}.{i}"),
+                Place::Bound(cpu),
+                fifo(PRIO_MID),
+                0,
+                move || {
+                    let mut last = 0;
+                    while w.running() {
+                        let Some(v) = gr
+                            .gate
+                            .wait_for(10, |v| round(v) > last && phase(v) != PHASE_DONE)
+                        else {
+                            continue;
+                        };
+                        last = round(v);
+                        // The first spinner to run lets the waiter go.
+                        gr.gate
+                            .transition(last << 2 | PHASE_HELD, last << 2 | PHASE_GO);
+                        let give_up = gr.held_at.load(Acquire) + spin_timeout_ns;
+                        let mut timed_out = false;
+                        w.spin_until(|| {
+                            let v = gr.gate.peek();
+                            timed_out = now_ns() > give_up;
+                            round(v) != last || phase(v) == PHASE_DONE || timed_out
+                        });
+                        if timed_out {
+                            w.st.spin_timeouts += 1;
+                        }
+                        w.check_cpu();
+                        w.st.iters += 1;
+                    }
+                    w.st
+                },
+            )?;
+        }
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, me, true)?;
+        let gr = g.clone();
+        roster.spawn(
+            fmt!("ps_inv_wait/{cpu}"),
+            Place::Bound(cpu),
+            fifo(PRIO_HIGH),
+            MIN_ITERS,
+            move || {
+                let mut last = 0;
+                while w.running() {
+                    let Some(v) = gr
+                        .gate
+                        .wait_for(10, |v| round(v) > last && phase(v) == PHASE_GO)
+                    else {
+                        continue;
+                    };
+                    last = round(v);
+                    let held = gr.lock.acquire(&mut w);
+                    w.check_cpu();
+                    drop(held);
+                    w.st.iters += 1;
+                    gr.gate.set(last << 2 | PHASE_DONE);
+                }
+                w.st
+            },
+        )?;
+    }
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    let locks: KVec<&TestLock> = collect(groups.iter().map(|g| &g.lock))?;
+    let mut out = Outcome::judge(threads, &total, stalled, &locks)?;
+    if total.over_bound > 0 && out.verdict == Verdict::Fail {
+        out.reason = "priority inversion: waiter blocked past wait_bound_us";
+    }
+    out.diag("inversions", total.over_bound)?;
+    out.diag("spin_timeouts", total.spin_timeouts)?;
+    out.expect_inversion_without_proxy(&total);
+    Ok(out)
+}
+
+/// Pause of the hogs after each deadline acquisition, so the owner can take the lock again.
+const DL_GAP_US: u64 = 2000;
+
+/// dl-donor: on every CPU a SCHED_NORMAL owner loops over a lock with bounded work while FIFO
+/// hogs spin on its CPU; a SCHED_DEADLINE waiter (unbound, as deadline tasks must span their
+/// root domain) takes the lock once per period. After each of the waiter's acquisitions the
+/// hogs pause briefly, so the owner takes the lock again and is preempted holding it. With
+/// proxy execution the waiter's deadline runs the owner and it gets the lock within its
+/// period; without, the owner only runs again in the fair server's slices.
+fn dl_donor(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let period_us = ctx.bound_us.clamp(10_000, 1_000_000);
+    let runtime_us = period_us / 10;
+    let mut roster = Roster::new(ctx);
+    let mut locks = KVec::new();
+    let mut id = 0;
+    for cpu in 0..ncpus() {
+        let lock = TestLock::new_arc(0)?;
+        locks.push(lock.clone(), GFP_KERNEL)?;
+        // End of the hogs' current pause (ns).
+        let gap_until = Arc::new(Atomic::<i64>::new(0), GFP_KERNEL)?;
+        let me = 1u64 << cpu;
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, me, false)?;
+        let l = lock.clone();
+        roster.spawn(
+            fmt!("ps_dl_own/{cpu}"),
+            Place::Bound(cpu),
+            normal(0),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    let held = l.acquire(&mut w);
+                    w.work(OWNER_WORK_US, &[&held]);
+                    drop(held);
+                    w.check_cpu();
+                    w.st.iters += 1;
+                }
+                w.st
+            },
+        )?;
+
+        for i in 0..ctx.tpc {
+            id += 1;
+            let mut w = Worker::new(ctx, id, me, false)?;
+            let gap = gap_until.clone();
+            roster.spawn(
+                fmt!("ps_dl_hog/{cpu}.{i}"),
+                Place::Bound(cpu),
+                fifo(PRIO_LOW),
+                0,
+                move || {
+                    sleep_us(DL_GAP_US);
+                    while w.running() {
+                        let until = gap.load(Acquire);
+                        let now = now_ns();
+                        if now < until {
+                            sleep_us(((until - now) / 1000) as u64 + 1);
+                            continue;
+                        }
+                        // Spin until the waiter got the lock and a new pause starts.
+                        w.spin_until(|| gap.load(Acquire) > now_ns());
+                        w.st.iters += 1;
+                    }
+                    w.st
+                },
+            )?;
+        }
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, all_cpus(), true)?;
+        w.bound_us = period_us;
+        let (l, gap) = (lock.clone(), gap_until.clone());
+        let spawned = roster.spawn(
+            fmt!("ps_dl_wait/{cpu}"),
+            Place::Within(all_cpus()),
+            deadline(runtime_us, period_us, period_us),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    let start = now_ns();
+                    let held = l.acquire(&mut w);
+                    w.check_cpu();
+                    drop(held);
+                    gap.store(now_ns() + DL_GAP_US as i64 * 1000, Release);
+                    w.st.iters += 1;
+                    let used_us = ((now_ns() - start) / 1000) as u64;
+                    sleep_us(period_us.saturating_sub(used_us));
+                }
+                w.st
+            },
+        );
+        match spawned {
+            Ok(_) => {}
+            Err(e) if e == EBUSY => {
+                return Ok(Outcome::skip(
+                    "SCHED_DEADLINE admission control refused the waiter",
+                    Some(e),
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    let locks: KVec<&TestLock> = collect(locks.iter().map(|l| &**l))?;
+    let mut out = Outcome::judge(threads, &total, stalled, &locks)?;
+    if total.over_bound > 0 && out.verdict == Verdict::Fail {
+        out.reason = "deadline waiter did not get the lock within its period";
+    }
+    out.diag("dl_period_us", period_us)?;
+    out.diag("dl_runtime_us", runtime_us)?;
+    out.diag("missed_periods", total.over_bound)?;
+    out.expect_inversion_without_proxy(&total);
+    Ok(out)
+}
+
+/// Locks in a chain: four nested waiters plus the donor.
+const CHAIN_LOCKS: usize = 5;
+
+/// chain: worker `k` (on CPU `k % n`, FIFO 10+k) takes lock `k`, then lock `k+1` (lock order
+/// strictly increasing, so never a cycle); high-priority donors take lock 0. The blocked-on
+/// chain donor -> 0 -> 1 -> ... -> 4 spans CPUs and is at least four waiters deep.
+fn chain(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let n = ncpus();
+    let mut locks = KVec::new();
+    for level in 0..CHAIN_LOCKS {
+        locks.push(TestLock::new_arc(level)?, GFP_KERNEL)?;
+    }
+    let locks = Arc::new(locks, GFP_KERNEL)?;
+    let mut roster = Roster::new(ctx);
+    let mut id = 0;
+    for k in 0..CHAIN_LOCKS {
+        let cpu = k as u32 % n;
+        id += 1;
+        let mut w = Worker::new(ctx, id, 1 << cpu, false)?;
+        let ls = locks.clone();
+        roster.spawn(
+            fmt!("ps_chain/{k}"),
+            Place::Bound(cpu),
+            fifo(PRIO_LOW + k as u32),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    let outer = ls[k].acquire(&mut w);
+                    let us = w.rng.range(20, 100);
+                    w.work(us, &[&outer]);
+                    if k + 1 < CHAIN_LOCKS {
+                        let inner = ls[k + 1].acquire(&mut w);
+                        let us = w.rng.range(20, 100);
+                        w.work(us, &[&outer, &inner]);
+                        drop(inner);
+                    }
+                    // Release in order: nothing deeper may still be ours.
+                    if ls[k + 1..].iter().any(|l| l.holder() == w.id) {
+                        w.st.order_violations += 1;
+                    }
+                    drop(outer);
+                    w.check_cpu();
+                    w.st.iters += 1;
+                    let us = w.rng.below(200);
+                    sleep_us(us);
+                }
+                w.st
+            },
+        )?;
+    }
+    for d in 0..ctx.tpc {
+        let cpu = (CHAIN_LOCKS as u32 + d) % n;
+        id += 1;
+        let mut w = Worker::new(ctx, id, 1 << cpu, true)?;
+        let ls = locks.clone();
+        roster.spawn(
+            fmt!("ps_chain_d/{d}"),
+            Place::Bound(cpu),
+            fifo(PRIO_HIGH + 10),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    let us = w.rng.range(50, 500);
+                    sleep_us(us);
+                    let held = ls[0].acquire(&mut w);
+                    w.check_cpu();
+                    drop(held);
+                    w.st.iters += 1;
+                }
+                w.st
+            },
+        )?;
+    }
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    let refs: KVec<&TestLock> = collect(locks.iter().map(|l| &**l))?;
+    let mut out = Outcome::judge(threads, &total, stalled, &refs)?;
+    out.diag("chain_locks", CHAIN_LOCKS as u64)?;
+    Ok(out)
+}
+
+/// cross-cpu: per CPU `i` an owner allowed only on `{i}`, a donor allowed only on `{i+1}`
+/// (disjoint from its owner) and one allowed on `{i, i+1}` (partial overlap), all on two
+/// shared locks. Proxy execution migrates donors to the owner's CPU; after every acquisition
+/// each thread must run on a CPU its mask allows.
+fn cross_cpu(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let n = ncpus();
+    if n < 2 {
+        return Ok(Outcome::skip("needs at least 2 CPUs", None));
+    }
+    let locks = Arc::new([TestLock::new_arc(0)?, TestLock::new_arc(0)?], GFP_KERNEL)?;
+    let mut roster = Roster::new(ctx);
+    let mut id = 0;
+    for cpu in 0..n {
+        let next = (cpu + 1) % n;
+        let roles: [(&str, u64, u32, bool, usize); 3] = [
+            ("own", 1 << cpu, PRIO_LOW, false, cpu as usize % 2),
+            ("dis", 1 << next, PRIO_HIGH, true, cpu as usize % 2),
+            (
+                "par",
+                1 << cpu | 1 << next,
+                PRIO_MID,
+                true,
+                (cpu as usize + 1) % 2,
+            ),
+        ];
+        for (role, set, prio, measured, lock) in roles {
+            let copies = if measured { ctx.tpc } else { 1 };
+            for c in 0..copies {
+                id += 1;
+                let mut w = Worker::new(ctx, id, set, measured)?;
+                let ls = locks.clone();
+                roster.spawn(
+                    fmt!("ps_xcpu_{role}/{cpu}.{c}"),
+                    Place::Within(set),
+                    fifo(prio),
+                    MIN_ITERS,
+                    move || {
+                        while w.running() {
+                            let us = if measured {
+                                w.rng.range(100, 600)
+                            } else {
+                                w.rng.below(300)
+                            };
+                            sleep_us(us);
+                            let held = ls[lock].acquire(&mut w);
+                            w.check_cpu();
+                            let us = if measured {
+                                w.rng.range(5, 30)
+                            } else {
+                                w.rng.range(50, 300)
+                            };
+                            w.work(us, &[&held]);
+                            w.check_cpu();
+                            drop(held);
+                            w.st.iters += 1;
+                        }
+                        w.st
+                    },
+                )?;
+            }
+        }
+    }
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    Outcome::judge(threads, &total, stalled, &[&locks[0], &locks[1]])
+}
+
+/// The owner's allowed CPUs in owner-moves, published with a sequence count: odd while an
+/// affinity change is in flight, so a reader can tell a stable mask from a changing one.
+struct Affinity {
+    seq: Atomic<u64>,
+    set: Atomic<u64>,
+}
+
+impl Affinity {
+    /// Changes `task`'s affinity to `set`, unless another change is in flight.
+    fn change(&self, task: &Task, set: u64) -> Result<bool> {
+        let seq = self.seq.load(Acquire);
+        if seq & 1 != 0 || self.seq.cmpxchg(seq, seq + 1, Full).is_err() {
+            return Ok(false);
+        }
+        let res = super::harness::cpumask(set).and_then(|mask| task.set_affinity(&mask));
+        if res.is_ok() {
+            self.set.store(set, Release);
+        }
+        self.seq.store(seq + 2, Release);
+        res.map(|()| true)
+    }
+
+    /// Whether `cpu` is allowed, or `None` if the mask changed meanwhile.
+    fn allows(&self, cpu: CpuId) -> Option<bool> {
+        let before = self.seq.load(Acquire);
+        let set = self.set.load(Acquire);
+        let cpu = cpu.as_u32();
+        smp_rmb();
+        let after = self.seq.load(Relaxed);
+        (before & 1 == 0 && before == after).then_some(set & (1 << cpu) != 0)
+    }
+}
+
+fn random_set(w: &mut Worker) -> u64 {
+    let n = u64::from(ncpus()).max(1);
+    let first = w.rng.below(n);
+    match w.rng.below(3) {
+        0 => 1 << first,
+        1 => 1 << first | 1 << ((first + 1) % n),
+        _ => all_cpus(),
+    }
+}
+
+/// owner-moves: the owner of a lock sleeps, yields and changes its own affinity while it
+/// holds the lock, and a mover thread changes its affinity from outside while it holds it.
+/// Donors bound to every CPU block on the lock meanwhile.
+fn owner_moves(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    const OWNER: u64 = 1;
+    const MOVER: u64 = 2;
+    let n = ncpus();
+    let lock = TestLock::new_arc(0)?;
+    let aff = Arc::new(
+        Affinity {
+            seq: Atomic::new(0),
+            set: Atomic::new(all_cpus()),
+        },
+        GFP_KERNEL,
+    )?;
+    let mut roster = Roster::new(ctx);
+
+    let mut w = Worker::new(ctx, OWNER, all_cpus(), false)?;
+    let (l, a) = (lock.clone(), aff.clone());
+    let owner = roster.spawn(
+        fmt!("ps_moves_own"),
+        Place::Within(all_cpus()),
+        fifo(PRIO_LOW),
+        MIN_ITERS,
+        move || {
+            fn check(w: &mut Worker, a: &Affinity) {
+                if a.allows(CpuId::current()) == Some(false) {
+                    w.st.cpu_violations += 1;
+                }
+            }
+            while w.running() {
+                let held = l.acquire(&mut w);
+                check(&mut w, &a);
+                match w.rng.below(4) {
+                    0 => {
+                        let us = w.rng.range(100, 800);
+                        sleep_us(us);
+                        w.st.sleeps_holding += 1;
+                    }
+                    1 => {
+                        let set = random_set(&mut w);
+                        let me: &Task = kernel::current!();
+                        match a.change(me, set) {
+                            Ok(true) => w.st.affinity_changes += 1,
+                            Ok(false) => {}
+                            Err(e) => w.st.error(e),
+                        }
+                    }
+                    2 => {
+                        for _ in 0..3 {
+                            sched::yield_now();
+                            udelay(Delta::from_micros(10));
+                        }
+                        w.st.yields_holding += 1;
+                    }
+                    _ => {
+                        let us = w.rng.range(50, 300);
+                        w.work(us, &[&held]);
+                    }
+                }
+                held.check();
+                check(&mut w, &a);
+                drop(held);
+                w.st.iters += 1;
+                let us = w.rng.range(20, 200);
+                sleep_us(us);
+            }
+            w.st
+        },
+    )?;
+
+    let mut w = Worker::new(ctx, MOVER, all_cpus(), false)?;
+    let (l, a) = (lock.clone(), aff.clone());
+    roster.spawn(
+        fmt!("ps_moves_mover"),
+        Place::Within(all_cpus()),
+        fifo(PRIO_HIGH + 20),
+        1,
+        move || {
+            while w.running() {
+                let us = w.rng.range(300, 1500);
+                sleep_us(us);
+                if l.holder() != OWNER {
+                    continue;
+                }
+                let set = random_set(&mut w);
+                match a.change(&owner, set) {
+                    Ok(true) => w.st.affinity_changes += 1,
+                    Ok(false) => {}
+                    Err(e) => w.st.error(e),
+                }
+                w.st.iters += 1;
+            }
+            w.st
+        },
+    )?;
+
+    let mut id = MOVER;
+    for cpu in 0..n {
+        for i in 0..ctx.tpc {
+            id += 1;
+            let mut w = Worker::new(ctx, id, 1 << cpu, true)?;
+            let l = lock.clone();
+            roster.spawn(
+                fmt!("ps_moves_d/{cpu}.{i}"),
+                Place::Bound(cpu),
+                fifo(PRIO_MID + (cpu + i) % 10),
+                MIN_ITERS,
+                move || {
+                    while w.running() {
+                        let us = w.rng.range(200, 800);
+                        sleep_us(us);
+                        let held = l.acquire(&mut w);
+                        w.check_cpu();
+                        drop(held);
+                        w.st.iters += 1;
+                    }
+                    w.st
+                },
+            )?;
+        }
+    }
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    let mut out = Outcome::judge(threads, &total, stalled, &[&lock])?;
+    out.diag("affinity_changes", total.affinity_changes)?;
+    out.diag("sleeps_holding", total.sleeps_holding)?;
+    out.diag("yields_holding", total.yields_holding)?;
+    Ok(out)
+}
+
+const CHURN_LOCKS: usize = 3;
+/// Churn workers the churner may stop while they wait; each has one spare that replaces it.
+const CHURN_STOPPABLE: usize = 2;
+
+struct ChurnShared {
+    locks: [Arc<TestLock>; CHURN_LOCKS],
+    /// Per worker slot: blocked (or about to block) on a lock.
+    waiting: KVec<Atomic<bool>>,
+}
+
+fn churn_worker(mut w: Worker, sh: Arc<ChurnShared>, slot: usize) -> Stats {
+    let waiting = &sh.waiting[slot];
+    while w.running() {
+        let us = w.rng.below(300);
+        sleep_us(us);
+        let first = w.rng.below(CHURN_LOCKS as u64) as usize;
+        waiting.store(true, Release);
+        let outer = sh.locks[first].acquire(&mut w);
+        waiting.store(false, Release);
+        let us = w.rng.range(10, 200);
+        w.work(us, &[&outer]);
+        if first + 1 < CHURN_LOCKS && w.rng.one_in(4) {
+            let second = w.rng.range(first as u64 + 1, CHURN_LOCKS as u64 - 1) as usize;
+            waiting.store(true, Release);
+            let inner = sh.locks[second].acquire(&mut w);
+            waiting.store(false, Release);
+            let us = w.rng.range(10, 100);
+            w.work(us, &[&outer, &inner]);
+            drop(inner);
+        }
+        drop(outer);
+        w.st.iters += 1;
+    }
+    w.st
+}
+
+fn random_policy(w: &mut Worker) -> Policy {
+    match w.rng.below(3) {
+        0 => fifo(w.rng.range(1, 50) as u32),
+        1 => normal(w.rng.range(0, 10) as i32 - 5),
+        _ => {
+            let period = w.rng.range(10_000, 50_000);
+            deadline(1000, period, period)
+        }
+    }
+}
+
+/// The churner: changes policies of (mostly blocked) workers at random and, a few times per
+/// run, stops a stoppable worker while it is blocked and starts its spare in its place.
+struct Churner {
+    w: Worker,
+    sh: Arc<ChurnShared>,
+    /// Task of every worker slot, for policy changes.
+    tasks: KVec<ARef<Task>>,
+    /// The stoppable workers (slots `0..CHURN_STOPPABLE`) and their unused spares.
+    stoppable: KVec<Option<KThread<Stats>>>,
+    spares: KVec<Option<KThread<Stats>>>,
+    stop_every_ns: i64,
+}
+
+impl Churner {
+    fn run(mut self) -> Stats {
+        for t in self.stoppable.iter().flatten() {
+            t.start();
+        }
+        let n = self.tasks.len() as u64;
+        let mut next_stop = now_ns() + self.stop_every_ns;
+        while self.w.running() {
+            let us = self.w.rng.range(200, 1000);
+            sleep_us(us);
+            let slot = self.w.rng.below(n) as usize;
+            // Mostly blocked waiters; sometimes anyone (owners included).
+            if self.sh.waiting[slot].load(Acquire) || self.w.rng.one_in(4) {
+                let policy = random_policy(&mut self.w);
+                match self.tasks[slot].set_policy(policy) {
+                    Ok(()) => self.w.st.policy_changes += 1,
+                    Err(e) if e == EBUSY => self.w.st.dl_ebusy += 1,
+                    Err(e) => self.w.st.error(e),
+                }
+            }
+            self.w.st.iters += 1;
+            if now_ns() >= next_stop && self.replace_one_waiting() {
+                next_stop += self.stop_every_ns;
+            }
+        }
+        for t in self.stoppable.iter_mut().filter_map(Option::take) {
+            match t.stop() {
+                Ok(st) => self.w.st.merge(&st),
+                Err(e) => self.w.st.error(e),
+            }
+        }
+        // Unused spares never ran; dropping them reaps them.
+        self.spares.clear();
+        self.w.st
+    }
+
+    /// Stops a stoppable worker that is blocked right now and starts its spare.
+    fn replace_one_waiting(&mut self) -> bool {
+        let Some(slot) = (0..CHURN_STOPPABLE).find(|&s| {
+            self.spares[s].is_some()
+                && self.stoppable[s].is_some()
+                && self.sh.waiting[s].load(Acquire)
+        }) else {
+            return false;
+        };
+        if let Some(victim) = self.stoppable[slot].take() {
+            match victim.stop() {
+                Ok(st) => self.w.st.merge(&st),
+                Err(e) => self.w.st.error(e),
+            }
+            self.w.st.stopped_waiting += 1;
+        }
+        if let Some(spare) = self.spares[slot].take() {
+            self.tasks[slot] = ARef::from(spare.task());
+            spare.start();
+            self.stoppable[slot] = Some(spare);
+        }
+        true
+    }
+}
+
+/// churn: workers loop over three locks (sometimes nested, in increasing order) with random
+/// hold times, while a churner changes the policy of blocked waiters (and sometimes of other
+/// workers) between FIFO, NORMAL and DEADLINE at random, and stops workers while they wait,
+/// replacing them with spares created up front. Deadline admission refusals are counted, not
+/// failures.
+fn churn(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let n = (ncpus() * ctx.tpc + 2).clamp(3, 60) as usize;
+    let mut waiting = KVec::new();
+    for _ in 0..n {
+        waiting.push(Atomic::new(false), GFP_KERNEL)?;
+    }
+    let sh = Arc::new(
+        ChurnShared {
+            locks: [
+                TestLock::new_arc(0)?,
+                TestLock::new_arc(1)?,
+                TestLock::new_arc(2)?,
+            ],
+            waiting,
+        },
+        GFP_KERNEL,
+    )?;
+    let mut roster = Roster::new(ctx);
+    let mut tasks = KVec::new();
+    let mut stoppable = KVec::new();
+    let mut spares = KVec::new();
+    let mut rng = Prng::new(ctx.seed, 0);
+    let all = all_cpus();
+    let mut id = 0;
+    // Slots 0..n run from the start (the first CHURN_STOPPABLE owned by the churner), then one
+    // spare for each stoppable slot.
+    for i in 0..n + CHURN_STOPPABLE {
+        let slot = if i < n { i } else { i - n };
+        id += 1;
+        let w = Worker::new(ctx, id, all, true)?;
+        let s = sh.clone();
+        let policy = if rng.one_in(4) {
+            normal(0)
+        } else {
+            fifo(rng.range(1, 40) as u32)
+        };
+        let body = move || churn_worker(w, s, slot);
+        if i < CHURN_STOPPABLE || i >= n {
+            let t = create(ctx, fmt!("ps_churn/{i}"), Place::Within(all), policy, body)?;
+            if i < n {
+                tasks.push(ARef::from(t.task()), GFP_KERNEL)?;
+                stoppable.push(Some(t), GFP_KERNEL)?;
+            } else {
+                spares.push(Some(t), GFP_KERNEL)?;
+            }
+        } else {
+            let place = Place::Within(all);
+            let task = roster.spawn(fmt!("ps_churn/{i}"), place, policy, MIN_ITERS, body)?;
+            tasks.push(task, GFP_KERNEL)?;
+        }
+    }
+
+    id += 1;
+    let churner = Churner {
+        w: Worker::new(ctx, id, all, false)?,
+        sh: sh.clone(),
+        tasks,
+        stoppable,
+        spares,
+        stop_every_ns: (i64::from(ctx.duration_ms()) * 1_000_000 / 3).max(1),
+    };
+    roster.spawn(
+        fmt!("ps_churner"),
+        Place::Within(all),
+        fifo(60),
+        1,
+        move || churner.run(),
+    )?;
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    let locks: KVec<&TestLock> = collect(sh.locks.iter().map(|l| &**l))?;
+    let mut out = Outcome::judge(threads, &total, stalled, &locks)?;
+    out.diag("policy_changes", total.policy_changes)?;
+    out.diag("dl_ebusy", total.dl_ebusy)?;
+    out.diag("stopped_waiting", total.stopped_waiting)?;
+    Ok(out)
+}
+
+/// reblock: per pair of CPUs `(a, b)`, owner A (FIFO 10, allowed on both, so pushable) holds M1
+/// most of the time and, while holding it, takes M2, which B (FIFO 5 on `b`) holds with long
+/// bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1 and a spinner (FIFO 20 on `a`)
+/// keeps A from running on `a` except as D's proxy; so a proxy-running A blocks on a second
+/// mutex (the latent pushable-list case).
+fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let n = ncpus();
+    if n < 2 {
+        return Ok(Outcome::skip("needs at least 2 CPUs", None));
+    }
+    let mut roster = Roster::new(ctx);
+    let mut locks = KVec::new();
+    let mut id = 0;
+    for pair in 0..n / 2 {
+        let (a, b) = (2 * pair, 2 * pair + 1);
+        let both = 1u64 << a | 1 << b;
+        let m1 = TestLock::new_arc(0)?;
+        let m2 = TestLock::new_arc(1)?;
+        locks.push(m1.clone(), GFP_KERNEL)?;
+        locks.push(m2.clone(), GFP_KERNEL)?;
+        let donor_waiting = Arc::new(Atomic::<bool>::new(false), GFP_KERNEL)?;
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, 1 << b, false)?;
+        let l2 = m2.clone();
+        roster.spawn(
+            fmt!("ps_reblk_b/{pair}"),
+            Place::Bound(b),
+            fifo(PRIO_LOW / 2),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    let held = l2.acquire(&mut w);
+                    let us = w.rng.range(100, 500);
+                    if w.rng.one_in(4) {
+                        sleep_us(us);
+                    } else {
+                        w.work(us, &[&held]);
+                    }
+                    drop(held);
+                    w.check_cpu();
+                    w.st.iters += 1;
+                    let us = w.rng.range(50, 200);
+                    sleep_us(us);
+                }
+                w.st
+            },
+        )?;
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, both, false)?;
+        let (l1, l2, dw) = (m1.clone(), m2.clone(), donor_waiting.clone());
+        roster.spawn(
+            fmt!("ps_reblk_a/{pair}"),
+            Place::Bound(a),
+            fifo(PRIO_LOW),
+            MIN_ITERS,
+            move || {
+                if let Err(e) = set_own_affinity(both) {
+                    w.st.error(e);
+                }
+                while w.running() {
+                    let outer = l1.acquire(&mut w);
+                    w.work(50, &[&outer]);
+                    let contended = l2.holder() != 0 && dw.load(Acquire);
+                    let inner = l2.acquire(&mut w);
+                    if contended {
+                        w.st.reblocks += 1;
+                    }
+                    w.work(50, &[&outer, &inner]);
+                    drop(inner);
+                    drop(outer);
+                    w.check_cpu();
+                    w.st.iters += 1;
+                }
+                w.st
+            },
+        )?;
+
+        for i in 0..ctx.tpc {
+            id += 1;
+            let w = Worker::new(ctx, id, 1 << a, false)?;
+            roster.spawn(
+                fmt!("ps_reblk_s/{pair}.{i}"),
+                Place::Bound(a),
+                fifo(PRIO_MID),
+                0,
+                move || {
+                    let mut w = w;
+                    while w.running() {
+                        let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
+                        w.spin_until(|| now_ns() > until);
+                        let us = w.rng.range(200, 1000);
+                        sleep_us(us);
+                        w.st.iters += 1;
+                    }
+                    w.st
+                },
+            )?;
+        }
+
+        id += 1;
+        let mut w = Worker::new(ctx, id, 1 << a, true)?;
+        let (l1, dw) = (m1.clone(), donor_waiting.clone());
+        roster.spawn(
+            fmt!("ps_reblk_d/{pair}"),
+            Place::Bound(a),
+            fifo(PRIO_HIGH),
+            MIN_ITERS,
+            move || {
+                while w.running() {
+                    let us = w.rng.range(200, 600);
+                    sleep_us(us);
+                    dw.store(true, Release);
+                    let held = l1.acquire(&mut w);
+                    dw.store(false, Release);
+                    w.check_cpu();
+                    drop(held);
+                    w.st.iters += 1;
+                }
+                w.st
+            },
+        )?;
+    }
+    let threads = id as usize;
+    let (total, stalled) = roster.run()?;
+    let refs: KVec<&TestLock> = collect(locks.iter().map(|l| &**l))?;
+    let mut out = Outcome::judge(threads, &total, stalled, &refs)?;
+    out.diag("reblocks", total.reblocks)?;
+    Ok(out)
+}
+
+/// pushable (deterministic, for the scheduler instrumentation): FIFO 10 owner A holds a
+/// mutex most of the time, working in short bursts and re-taking it; FIFO 20 donor B blocks on
+/// it over and over. Both start bound to CPU0 and then widen their own mask to {0,1}, so they
+/// are on CPU0 but pushable. On CPU1 a FIFO 30 dropper works briefly and sleeps ~1 ms, so CPU1
+/// keeps dropping priority and pulling. Reports handoffs and how often A ran on CPU1.
+fn pushable(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    if ncpus() < 2 {
+        return Ok(Outcome::skip("needs at least 2 CPUs", None));
+    }
+    const PAIR: u64 = 0b11;
+    let lock = TestLock::new_arc(0)?;
+    let mut roster = Roster::new(ctx);
+
+    let mut w = Worker::new(ctx, 1, PAIR, false)?;
+    let l = lock.clone();
+    roster.spawn(
+        fmt!("ps_push_a"),
+        Place::Bound(0),
+        fifo(PRIO_LOW),
+        MIN_ITERS,
+        move || {
+            if let Err(e) = set_own_affinity(PAIR) {
+                w.st.error(e);
+            }
+            let mut last = 0;
+            while w.running() {
+                let held = l.acquire(&mut w);
+                for _ in 0..4 {
+                    w.work(50, &[&held]);
+                    let cpu = w.check_cpu();
+                    if cpu == 1 {
+                        w.st.on_cpu1 += 1;
+                    }
+                    if cpu != last {
+                        w.st.migrations += 1;
+                        last = cpu;
+                    }
+                }
+                drop(held);
+                w.st.iters += 1;
+            }
+            w.st
+        },
+    )?;
+
+    let mut w = Worker::new(ctx, 2, PAIR, true)?;
+    let l = lock.clone();
+    roster.spawn(
+        fmt!("ps_push_b"),
+        Place::Bound(0),
+        fifo(PRIO_MID),
+        MIN_ITERS,
+        move || {
+            if let Err(e) = set_own_affinity(PAIR) {
+                w.st.error(e);
+            }
+            while w.running() {
+                let held = l.acquire(&mut w);
+                w.check_cpu();
+                drop(held);
+                w.st.iters += 1;
+                sleep_us(200);
+            }
+            w.st
+        },
+    )?;
+
+    let mut w = Worker::new(ctx, 3, 1 << 1, false)?;
+    roster.spawn(
+        fmt!("ps_push_drop"),
+        Place::Bound(1),
+        fifo(PRIO_HIGH),
+        1,
+        move || {
+            while w.running() {
+                udelay(Delta::from_micros(100));
+                sleep_us(1000);
+                w.check_cpu();
+                w.st.iters += 1;
+            }
+            w.st
+        },
+    )?;
+
+    let (total, stalled) = roster.run()?;
+    let mut out = Outcome::judge(3, &total, stalled, &[&lock])?;
+    out.diag("owner_bursts_on_cpu1", total.on_cpu1)?;
+    out.diag("owner_migrations", total.migrations)?;
+    Ok(out)
+}
+
+fn collect<'a>(it: impl Iterator<Item = &'a TestLock>) -> Result<KVec<&'a TestLock>> {
+    let mut v = KVec::new();
+    for l in it {
+        v.push(l, GFP_KERNEL)?;
+    }
+    Ok(v)
+}
