@@ -12,6 +12,9 @@ set -euo pipefail
 . "$(dirname "$0")/arch.sh"
 
 RESULTS=${RESULTS:-$LAB_ROOT/results}
+# QEMU and labreport run in the sysroot and write into the run folder.
+mkdir -p "$RESULTS"
+export LAB_BINDS="$RESULTS=$RESULTS"
 LABREPORT_TARGET=$LAB_CACHE/labreport-target
 
 # Host stage records for the report: "name=STATUS:secs".
