@@ -289,6 +289,13 @@ fn report(t: &mut Text, num: usize, name: &str, out: &Outcome) -> core::fmt::Res
     for (key, value) in out.diags.iter() {
         writeln!(t, "# {key}: {value}")?;
     }
+    if !out.worst_role.is_empty() {
+        writeln!(
+            t,
+            "# worst_wait_by: {} cpu{}",
+            out.worst_role, out.worst_cpu
+        )?;
+    }
     let (result, directive) = match out.verdict {
         Verdict::Pass => ("ok", ""),
         Verdict::Fail => ("not ok", ""),
@@ -304,11 +311,13 @@ fn report(t: &mut Text, num: usize, name: &str, out: &Outcome) -> core::fmt::Res
     }
     writeln!(t)?;
     pr_info!(
-        "{name}: {result}: iterations {}, wait p50/p99/max {}/{}/{} us, violations {}; {}\n",
+        "{name}: {result}: iterations {}, wait p50/p99/max {}/{}/{} us, noise {} us, \
+         violations {}; {}\n",
         out.figure("iterations"),
         out.figure("wait_p50_us"),
         out.figure("wait_p99_us"),
         out.figure("wait_max_us"),
+        out.figure("noise_max_us"),
         out.figure("violations"),
         out.reason
     );

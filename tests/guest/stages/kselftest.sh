@@ -67,13 +67,17 @@ in_run() {
 	grep -qx "$1" "$LIST" && case " $collections " in *" ${1%%:*} "*) true ;; *) false ;; esac
 }
 
-# The skip list: "COLLECTION:TEST ARCHES REASON...", ARCHES "all" or a
-# comma list of uname -m values.
+# The skip list: "COLLECTION:TEST ARCHES [FILTER] REASON...", ARCHES "all"
+# or a comma list of uname -m values. Without FILTER the whole test is left
+# out (run_kselftest.sh -S). FILTER, one of kselftest_harness.h's exclusions
+# -FNAME (fixture), -VNAME (variant) or -TNAME (test), leaves out only those
+# cases of a harness test, through runner.sh's KSELFTEST_<TEST>_ARGS.
 arch=$(uname -m)
 skipped=" "
 while read -r test arches reason; do
 	case $test in '' | '#'*) continue ;; esac
 	case ",$arches," in ",all," | *",$arch,"*) ;; *) continue ;; esac
+	case $reason in -[FVT]*) continue ;; esac
 	if in_run "$test"; then
 		skipped="$skipped$test "
 		args="$args -S $test"
@@ -81,6 +85,27 @@ while read -r test arches reason; do
 	elif ! grep -qx "$test" "$LIST"; then
 		ktap_diag "skip list entry $test is not an installed test"
 	fi
+done <"$SKIPS"
+while read -r test arches filter reason; do
+	case $test in '' | '#'*) continue ;; esac
+	case ",$arches," in ",all," | *",$arch,"*) ;; *) continue ;; esac
+	case $filter in -[FVT]?*) ;; *) continue ;; esac
+	case $filter in *[!A-Za-z0-9_.-]*)
+		ktap_diag "skip list entry $test $filter: bad filter"
+		continue
+		;;
+	esac
+	case $skipped in *" $test "*) continue ;; esac
+	if ! in_run "$test"; then
+		grep -qx "$test" "$LIST" || ktap_diag "skip list entry $test is not an installed test"
+		continue
+	fi
+	# runner.sh's name for the variable.
+	var=KSELFTEST_$(printf '%s' "${test#*:}" | tr -d '[:blank:][:cntrl:]' |
+		tr -c '[:alnum:]_' '_' | tr '[:lower:]' '[:upper:]')_ARGS
+	eval "$var=\"\${$var:-} \$filter\"; export $var"
+	case $filter in -F*) what=fixture ;; -V*) what=variant ;; *) what="test" ;; esac
+	echo "skip|selftests: ${test%%:*}: ${test#*:}: $what ${filter#-?}|$reason" >>"$lab"
 done <"$SKIPS"
 
 # Scripts whose interpreter the guest lacks (e.g. #!/bin/bash) would fail
