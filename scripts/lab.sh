@@ -105,7 +105,8 @@ test_all() {
 	for cfg in x86_64:patched:1:"$PLAN_TEST" arm64:patched:1:"$PLAN_TEST" \
 		arm64:stock:1:"$PLAN_AB" x86_64:patched:0:"$PLAN_NOPROXY"; do
 		IFS=: read -r arch variant proxy plan <<<"$cfg"
-		name=$arch-$variant$([ "$proxy" = 0 ] && echo -noproxy)
+		name=$arch-$variant
+		if [ "$proxy" = 0 ]; then name+=-noproxy; fi
 		log "=== $name: $plan"
 		PROXY_EXEC=$proxy RUN_DIR=$top/$name run "$arch" "$variant" "$plan" || true
 		results+=("$top/$name/result.json")
