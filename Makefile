@@ -18,6 +18,14 @@ export LOCKTORTURE_SECS EXTRA_CMDLINE PLAN_RUN PLAN_TEST PLAN_AB PLAN_NOPROXY PL
 
 LAB := scripts/lab.sh
 
+# GNU make reports every failed recipe as exit 2, so name the lab's own
+# code (see README "Exit codes") before make collapses it.
+define lab_exit
+rc=$$?; case $$rc in 0) ;; 1) what='test failure' ;; 2) what='infrastructure failure or incomplete run' ;; \
+3) what='kernel panic or splat' ;; *) what='unexpected' ;; esac; \
+[ $$rc = 0 ] || echo "lab: exit code $$rc ($$what); make itself exits 2" >&2; exit $$rc
+endef
+
 .PHONY: help run test host-test toolchain source prepare check-series soak bench-pipeline clean distclean
 
 help:
@@ -41,10 +49,10 @@ help:
 	@echo 'Exit codes: 0 pass, 1 test failure, 2 infrastructure or incomplete run, 3 panic or splat.'
 
 run:
-	@$(LAB) run $(ARCH) $(VARIANT)
+	@$(LAB) run $(ARCH) $(VARIANT); $(lab_exit)
 
 test:
-	@$(LAB) test
+	@$(LAB) test; $(lab_exit)
 
 host-test:
 	@$(LAB) host-tests
@@ -62,7 +70,7 @@ check-series:
 	@scripts/check-series.sh $(ARCH)
 
 soak:
-	@$(LAB) soak $(ARCH) $(VARIANT)
+	@$(LAB) soak $(ARCH) $(VARIANT); $(lab_exit)
 
 bench-pipeline:
 	@scripts/bench-pipeline.sh
