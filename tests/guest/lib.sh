@@ -25,4 +25,15 @@ lab_param() {
 	echo "${v:-$2}"
 }
 
+# Kernel log lines that fail a stage even when its own checks passed.
+SPLAT='WARNING:|BUG:|Oops|Call Trace|Kernel panic|blocked for more than|detected stall|self-detected stall|rcu_.*stall|soft lockup|hard LOCKUP|workqueue lockup|Workqueue: .* hung|possible circular locking|possible recursive locking|inconsistent lock state|general protection fault|Unable to handle'
+
+# dmesg_mark: the current length of the kernel log, for splats_since.
+dmesg_mark() { dmesg | wc -l; }
+
+# splats_since MARK: up to 5 splat lines logged after dmesg_mark said MARK.
+splats_since() {
+	dmesg | tail -n +"$(($1 + 1))" | grep -E "$SPLAT" | head -n 5
+}
+
 ktap_exit() { exit "$KTAP_FAILED"; }

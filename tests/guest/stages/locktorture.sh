@@ -16,10 +16,8 @@ SECS=$(lab_param locktorture_secs 60)
 # Upper bound for rmmod: it stops every torture kthread first.
 UNLOAD_SECS=$(lab_param locktorture_unload_secs 120)
 PARAMS="writer_fifo=1 nested_locks=8 rt_boost=1 rt_boost_factor=50 stutter=0"
-# What the kernel prints when something went wrong (README, labreport).
 # kmod's tools by path: busybox sh would run its own modprobe applet.
 MODPROBE=/sbin/modprobe RMMOD=/sbin/rmmod
-SPLAT='WARNING:|BUG:|Oops|Call Trace|Kernel panic|blocked for more than|detected stall|self-detected stall|soft lockup|hard LOCKUP|workqueue lockup|possible circular locking|possible recursive locking|inconsistent lock state|general protection fault|Unable to handle'
 
 # The start marker goes through /dev/kmsg, which needs devtmpfs (the kernel
 # does not mount it over an initramfs).

@@ -70,12 +70,6 @@ both_above() {
 	[ "$2" -gt "$1" ] && [ "$3" -gt "$1" ]
 }
 
-# splats_since LINE: kernel splats logged after dmesg line LINE.
-splats_since() {
-	dmesg | tail -n +"$(($1 + 1))" |
-		grep -E 'WARNING:|BUG:|Oops|Call Trace|INFO: task .* blocked|rcu_.*stall|soft lockup|possible circular|inconsistent lock'
-}
-
 ktap_begin "$PLAN"
 ktap_diag "expect=$expect pushable_ms=$pushable_ms noise=$noise"
 
@@ -125,7 +119,7 @@ for mode in $MODES; do
 		ktap_not_ok "$mode-feature-set"
 	fi
 
-	dmesg_before=$(dmesg | wc -l)
+	dmesg_before=$(dmesg_mark)
 	echo 0 >"$STATS"
 	rc=0
 	timeout "$run_timeout" sh -c "echo pushable >$D/run" || rc=$?
@@ -175,7 +169,7 @@ for mode in $MODES; do
 		ktap_skip "$mode-oncpu-skip" "informational on stock (oncpu_skip=$oncpu)"
 	fi
 
-	splats=$(splats_since "$dmesg_before" | head -n 5)
+	splats=$(splats_since "$dmesg_before")
 	if [ -z "$splats" ]; then
 		ktap_ok "$mode-no-kernel-warnings"
 	else
