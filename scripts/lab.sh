@@ -45,6 +45,7 @@ prepare() {
 # run ARCH VARIANT PLAN: one boot in its own run folder; exit code as above.
 run() {
 	local arch=$1 variant=$2 plan=$3 name run build qemu_rc=0 rc=0 t0 extra=()
+	host_stages=()
 	arch_setup "$arch"
 	name=$(build_name "$arch" "$variant")
 	[ "${PROXY_EXEC:-1}" = 0 ] && name+=-noproxy

@@ -13,27 +13,20 @@
 # (CPU1 asks the overloaded CPU, by IPI, to push). Counters are totals over
 # all CPUs of /sys/kernel/debug/sched/proxy_stats, reset before each run.
 #
+# What is asserted is what only a proxy-running owner on a pushable list can
+# cause:
 # lab.expect=stock: the owner stays pushable while it proxies (upstream
-#   e0ca8991b2de), so its rq stays overloaded:
-#   proxy_overload_ticks > 0, and the futile balancing counter of the mode
-#   (rt_pull_futile without IPIs; rt_push_ipi and rt_push_futile with them)
-#   is above the noise budget.
+#   e0ca8991b2de), so its rq stays RT-overloaded: proxy_overload_ticks > 0.
 # lab.expect=patched: prevent_migration() takes the owner off the pushable
 #   list while it proxies: proxy_overload_ticks == 0 and oncpu_skip == 0
 #   exactly (either would mean a running owner sat on a pushable list; the
-#   patched kernel also WARNs then), and rt_pull_futile, rt_push_ipi are
-#   within the noise budget.
+#   patched kernel also WARNs then).
 #
-# Noise budget (lab.pushable_noise, default 10 per run): pulls and IPIs the
-# owner does not cause. While B has not blocked yet, and after A unlocks,
-# A is legitimately pushable for a moment, and a pull that finds CPU1's
-# dropper running, or a task pulled elsewhere first, is counted futile;
-# other RT tasks of the guest can overload an rq too. That is a handful
-# of events per run. The owner-caused count is one per dropper sleep,
-# about lab.pushable_ms of them (~1 ms period), two orders of magnitude
-# above the budget, so stock and patched can not both pass. The tick count
-# and oncpu_skip have no budget: only a proxy-running owner on a pushable
-# list can make them count.
+# The futile pull and push-IPI totals are printed, not asserted: in this
+# scenario the owner is legitimately pushable many times a second (between
+# its lock cycles, while it waits to run), and CPUs outside its affinity
+# pull in vain, so both variants see hundreds of futile pulls under TCG.
+# `make bench` compares them side by side over several runs.
 #
 # Both runs also fail on a new WARNING/BUG in the kernel log.
 # shellcheck source=tests/guest/lib.sh
@@ -43,11 +36,10 @@ STATS=/sys/kernel/debug/sched/proxy_stats
 FEAT=/sys/kernel/debug/sched/features
 D=/sys/kernel/debug/proxy_stress
 MODES="NO_RT_PUSH_IPI RT_PUSH_IPI"
-PLAN=16
+PLAN=14
 
 expect=$(lab_param expect "")
 pushable_ms=$(lab_param pushable_ms "$(lab_param proxy_stress_pushable_ms 2000)")
-noise=$(lab_param pushable_noise 10)
 # Guest time under TCG runs slow; the scenario itself bounds its run time.
 run_timeout=$((pushable_ms * 20 / 1000 + 120))
 
@@ -64,14 +56,8 @@ counter() {
 	sed -n "s/^total.* $1=\([0-9][0-9]*\).*/\1/p" "$snap"
 }
 
-# both_above LIMIT A B: A and B are both greater than LIMIT.
-# shellcheck disable=SC2317 # called through ktap_check
-both_above() {
-	[ "$2" -gt "$1" ] && [ "$3" -gt "$1" ]
-}
-
 ktap_begin "$PLAN"
-ktap_diag "expect=$expect pushable_ms=$pushable_ms noise=$noise"
+ktap_diag "expect=$expect pushable_ms=$pushable_ms"
 
 case $expect in
 patched | stock) ktap_ok "expect-param" ;;
@@ -147,24 +133,13 @@ for mode in $MODES; do
 		ticks=-1 pull_futile=-1 push_ipi=-1 push_futile=-1 oncpu=-1
 	fi
 
+	ktap_diag "$mode: futile balancing (informational): rt_pull_futile=$pull_futile" \
+		"rt_push_ipi=$push_ipi rt_push_futile=$push_futile"
 	if [ "$expect" = patched ]; then
 		ktap_check "$mode-proxy-overload-ticks" [ "$ticks" -eq 0 ]
-		if [ "$pull_futile" -ge 0 ] && [ "$pull_futile" -le "$noise" ] &&
-			[ "$push_ipi" -ge 0 ] && [ "$push_ipi" -le "$noise" ]; then
-			ktap_ok "$mode-futile-balancing"
-		else
-			ktap_not_ok "$mode-futile-balancing"
-			ktap_diag "$mode: rt_pull_futile=$pull_futile rt_push_ipi=$push_ipi, budget $noise"
-		fi
 		ktap_check "$mode-oncpu-skip" [ "$oncpu" -eq 0 ]
 	else
 		ktap_check "$mode-proxy-overload-ticks" [ "$ticks" -gt 0 ]
-		if [ "$mode" = NO_RT_PUSH_IPI ]; then
-			ktap_check "$mode-futile-balancing" [ "$pull_futile" -gt "$noise" ]
-		else
-			ktap_check "$mode-futile-balancing" \
-				both_above "$noise" "$push_ipi" "$push_futile"
-		fi
 		# Stock skips the running owner by design; nothing to assert.
 		ktap_skip "$mode-oncpu-skip" "informational on stock (oncpu_skip=$oncpu)"
 	fi
