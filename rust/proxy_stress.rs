@@ -274,7 +274,7 @@ impl Control {
                     cfg.duration_ms
                 };
                 RunCtx::new(ms, cfg.wait_bound_us.into(), seed, cfg.threads_per_cpu)
-                    .and_then(|ctx| (sc.run)(&ctx))
+                    .and_then(|ctx| sc.run(&ctx))
                     .unwrap_or_else(|e| Outcome::failed("setup failed", Some(e)))
             };
             report(&mut t, num, sc.name, &out).map_err(|_| ENOMEM)?;

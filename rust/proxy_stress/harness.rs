@@ -3,8 +3,9 @@
 //! Building blocks shared by the scenarios.
 //!
 //! A seeded PRNG, a latency histogram, per-thread statistics, a mutex wrapper that checks
-//! mutual exclusion, a wait gate for round-based scenarios, and a roster that creates every
-//! thread of a scenario before any of them starts.
+//! mutual exclusion, a wait gate for round-based scenarios, workers that loop over a
+//! scenario's step, and a roster that creates every thread and test lock of a scenario
+//! before any thread starts, and adds up what they saw.
 
 use kernel::{
     cpu::{
@@ -59,7 +60,7 @@ pub(crate) static ABORT: Atomic<bool> = Atomic::new(false);
 pub(crate) const MAX_CPUS: u32 = 16;
 
 /// Fewest iterations a worker has to complete in a run (the progress invariant).
-pub(crate) const MIN_ITERS: u64 = 2;
+const MIN_ITERS: u64 = 2;
 
 /// Granularity of busy work, so holders check their invariants often.
 const WORK_CHUNK_US: u64 = 25;
@@ -271,6 +272,8 @@ pub(crate) struct Stats {
     pub(crate) dl_ebusy: u64,
     /// churn: threads stopped while blocked on a lock.
     pub(crate) stopped_waiting: u64,
+    /// churn: spares started so late in the run that they were stopped before they ran.
+    pub(crate) spares_unstarted: u64,
     /// owner-moves: affinity changes of the owner while it held the lock.
     pub(crate) affinity_changes: u64,
     /// owner-moves: sleeps and yields while holding.
@@ -305,6 +308,7 @@ impl Stats {
             policy_changes: 0,
             dl_ebusy: 0,
             stopped_waiting: 0,
+            spares_unstarted: 0,
             affinity_changes: 0,
             sleeps_holding: 0,
             yields_holding: 0,
@@ -348,12 +352,22 @@ impl Stats {
         self.policy_changes += o.policy_changes;
         self.dl_ebusy += o.dl_ebusy;
         self.stopped_waiting += o.stopped_waiting;
+        self.spares_unstarted += o.spares_unstarted;
         self.affinity_changes += o.affinity_changes;
         self.sleeps_holding += o.sleeps_holding;
         self.yields_holding += o.yields_holding;
         self.reblocks += o.reblocks;
         self.on_cpu1 += o.on_cpu1;
         self.migrations += o.migrations;
+    }
+
+    /// Stops a thread the caller started itself and merges its statistics into these (or
+    /// counts the error of a thread that never ran).
+    pub(crate) fn reap(&mut self, thread: KThread<Stats>) {
+        match thread.stop() {
+            Ok(st) => self.merge(&st),
+            Err(e) => self.error(e),
+        }
     }
 }
 
@@ -425,31 +439,50 @@ impl RunCtx {
 pub(crate) struct Worker {
     /// Non-zero and unique within a scenario; recorded as the holder of test locks.
     pub(crate) id: u64,
-    pub(crate) ctx: Arc<RunCtx>,
     pub(crate) rng: Prng,
     pub(crate) st: Stats,
+    ctx: Arc<RunCtx>,
+    /// Where the thread was created; a [`Place::Widened`] one widens its own affinity.
+    place: Place,
     /// CPUs this thread may run on.
-    pub(crate) allowed: u64,
+    allowed: u64,
     /// Whether this thread's waits count towards the latency figures and bounds.
-    pub(crate) measured: bool,
+    measured: bool,
     /// Bound on a blocked acquisition, in microseconds.
-    pub(crate) bound_us: u64,
+    bound_us: u64,
     /// Short name of the thread's role, to tell who saw the worst wait.
-    pub(crate) role: &'static str,
+    role: &'static str,
 }
 
 impl Worker {
-    pub(crate) fn new(ctx: &Arc<RunCtx>, id: u64, allowed: u64, measured: bool) -> Result<Self> {
+    fn new(ctx: &Arc<RunCtx>, id: u64, spec: Spec) -> Result<Self> {
         Ok(Self {
             id,
-            ctx: ctx.clone(),
             rng: Prng::new(ctx.seed, id),
             st: Stats::new()?,
-            allowed,
-            measured,
-            bound_us: ctx.bound_us,
-            role: "",
+            ctx: ctx.clone(),
+            place: spec.place,
+            allowed: spec.place.allowed(),
+            measured: spec.role.is_some(),
+            bound_us: spec.bound_us.unwrap_or(ctx.bound_us),
+            role: spec.role.unwrap_or(""),
         })
+    }
+
+    /// Runs `step` until the run ends, and returns the thread's statistics.
+    ///
+    /// A [`Place::Widened`] thread first widens its own affinity: it was bound to one CPU
+    /// only so that it starts there.
+    pub(crate) fn run(mut self, mut step: impl FnMut(&mut Self)) -> Stats {
+        if let Place::Widened(_, set) = self.place {
+            if let Err(e) = set_own_affinity(set) {
+                self.st.error(e);
+            }
+        }
+        while self.running() {
+            step(&mut self);
+        }
+        self.finish()
     }
 
     /// The statistics of a finished thread, with the bound its waits are judged against.
@@ -472,6 +505,43 @@ impl Worker {
             self.st.cpu_violations += 1;
         }
         cpu
+    }
+
+    /// Sleeps for a random time in `lo_us..=hi_us`.
+    pub(crate) fn sleep_between(&mut self, lo_us: u64, hi_us: u64) {
+        let us = self.rng.range(lo_us, hi_us);
+        sleep_us(us);
+    }
+
+    /// Busy work for a random time in `lo_us..=hi_us` while holding `held`.
+    pub(crate) fn work_between(&mut self, lo_us: u64, hi_us: u64, held: &[&Held<'_>]) {
+        let us = self.rng.range(lo_us, hi_us);
+        self.work(us, held);
+    }
+
+    /// An owner's turn: takes `lock`, calls `taken` with it held, works for `us` while holding
+    /// it, then releases it and checks the CPU.
+    pub(crate) fn hold(&mut self, lock: &TestLock, us: u64, taken: impl FnOnce()) {
+        let held = lock.acquire(self);
+        taken();
+        self.work(us, &[&held]);
+        drop(held);
+        self.check_cpu();
+    }
+
+    /// A donor's turn: blocks on `lock` while it is held, checks the CPU it got it on, and
+    /// releases it at once.
+    pub(crate) fn donate(&mut self, lock: &TestLock) {
+        let held = lock.acquire(self);
+        self.check_cpu();
+        drop(held);
+    }
+
+    /// Like [`Worker::donate`], with `waiting` set while the thread may block.
+    pub(crate) fn donate_flagged(&mut self, lock: &TestLock, waiting: &Atomic<bool>) {
+        let held = lock.acquire_flagged(self, waiting);
+        self.check_cpu();
+        drop(held);
     }
 
     fn note_wait(&mut self, waited: Delta, blocked: bool) {
@@ -548,17 +618,13 @@ fn lock_class(level: usize) -> Pin<&'static LockClassKey> {
 impl TestLock {
     /// A test lock to be taken after any test lock of a lower `level` and before any of a
     /// higher one.
-    pub(crate) fn new(level: usize) -> impl PinInit<Self> {
+    fn new(level: usize) -> impl PinInit<Self> {
         pin_init!(Self {
             mutex <- Mutex::new(0, c"proxy_stress_lock", lock_class(level)),
             holder: Atomic::new(0),
             entries: Atomic::new(0),
             violations: Atomic::new(0),
         })
-    }
-
-    pub(crate) fn new_arc(level: usize) -> Result<Arc<Self>> {
-        Arc::pin_init(Self::new(level), GFP_KERNEL)
     }
 
     /// Takes the lock on behalf of `w`, measuring how long it blocked.
@@ -575,6 +641,19 @@ impl TestLock {
             me: w.id,
         };
         held.enter();
+        held
+    }
+
+    /// Like [`TestLock::acquire`], with `waiting` set while the thread may block, so that
+    /// other threads can tell a blocked waiter.
+    pub(crate) fn acquire_flagged<'a>(
+        &'a self,
+        w: &mut Worker,
+        waiting: &Atomic<bool>,
+    ) -> Held<'a> {
+        waiting.store(true, Release);
+        let held = self.acquire(w);
+        waiting.store(false, Release);
         held
     }
 
@@ -711,19 +790,6 @@ pub(crate) fn deadline(runtime_us: u64, deadline_us: u64, period_us: u64) -> Pol
     }
 }
 
-struct Member {
-    thread: KThread<Stats>,
-    min_iters: u64,
-}
-
-/// Every thread of one scenario. Threads are created (and given their policy and affinity)
-/// first, and all started together afterwards, so no thread is created while real-time
-/// threads spin.
-pub(crate) struct Roster {
-    ctx: Arc<RunCtx>,
-    members: KVec<Member>,
-}
-
 /// Where a new thread starts.
 #[derive(Clone, Copy)]
 pub(crate) enum Place {
@@ -731,6 +797,99 @@ pub(crate) enum Place {
     Bound(u32),
     /// Any CPU of a set (applied with `set_affinity()` before it first runs).
     Within(u64),
+    /// Bound to a CPU like [`Place::Bound`], then allowed on a set once the run starts: the
+    /// thread starts on the CPU the scenario wants, but may be pushed or pulled away.
+    Widened(u32, u64),
+}
+
+impl Place {
+    /// The CPUs the thread may run on during the run.
+    fn allowed(self) -> u64 {
+        match self {
+            Place::Bound(cpu) => 1 << cpu,
+            Place::Within(set) | Place::Widened(_, set) => set,
+        }
+    }
+}
+
+/// How a scenario thread is created and what is expected of it.
+#[derive(Clone, Copy)]
+pub(crate) struct Spec {
+    place: Place,
+    policy: Policy,
+    /// Iterations the thread has to complete (the progress invariant).
+    min_iters: u64,
+    /// The role of a thread whose waits are measured; `None` for one whose waits are not.
+    role: Option<&'static str>,
+    /// Bound on the thread's blocked acquisitions, if not the run's, in microseconds.
+    bound_us: Option<u64>,
+}
+
+impl Spec {
+    /// A thread that has to make progress ([`MIN_ITERS`]) and whose waits are not measured.
+    pub(crate) fn new(place: Place, policy: Policy) -> Self {
+        Self {
+            place,
+            policy,
+            min_iters: MIN_ITERS,
+            role: None,
+            bound_us: None,
+        }
+    }
+
+    /// Only `n` completed iterations are required (0 for load that may starve).
+    pub(crate) fn min_iters(self, n: u64) -> Self {
+        Self {
+            min_iters: n,
+            ..self
+        }
+    }
+
+    /// The thread's waits count towards the figures and the bound; `role` names it if it saw
+    /// the worst one.
+    pub(crate) fn measured(self, role: &'static str) -> Self {
+        Self {
+            role: Some(role),
+            ..self
+        }
+    }
+
+    /// The thread's waits are judged against `us` instead of the run's bound.
+    pub(crate) fn bound_us(self, us: u64) -> Self {
+        Self {
+            bound_us: Some(us),
+            ..self
+        }
+    }
+}
+
+struct Member {
+    thread: KThread<Stats>,
+    min_iters: u64,
+}
+
+/// Every thread and test lock of one scenario. Threads are created (and given their policy
+/// and affinity) first, and all started together afterwards, so no thread is created while
+/// real-time threads spin.
+pub(crate) struct Roster {
+    ctx: Arc<RunCtx>,
+    members: KVec<Member>,
+    /// Checked for mutual exclusion once the threads are done.
+    locks: KVec<Arc<TestLock>>,
+    /// Workers created so far; the last worker id handed out.
+    workers: u64,
+}
+
+/// What the threads of a finished run add up to.
+pub(crate) struct Tally {
+    /// Statistics of every thread, merged.
+    pub(crate) total: Stats,
+    /// Worker threads of the scenario (noise probes not counted).
+    pub(crate) threads: u64,
+    /// Threads that missed their progress goal (or never ran).
+    pub(crate) stalled: u64,
+    /// Mutual-exclusion violations seen on the scenario's test locks.
+    pub(crate) exclusion: u64,
 }
 
 impl Roster {
@@ -738,29 +897,78 @@ impl Roster {
         Self {
             ctx: ctx.clone(),
             members: KVec::new(),
+            locks: KVec::new(),
+            workers: 0,
         }
     }
 
-    /// Creates (but does not start) a thread running `f`.
+    /// A new test lock of nesting `level` (see [`TestLock`]), checked after the run.
+    pub(crate) fn lock(&mut self, level: usize) -> Result<Arc<TestLock>> {
+        let lock = Arc::pin_init(TestLock::new(level), GFP_KERNEL)?;
+        self.locks.push(lock.clone(), GFP_KERNEL)?;
+        Ok(lock)
+    }
+
+    /// The state of a new thread made after `spec`, with the next worker id (ids also seed
+    /// the threads' PRNGs, so they follow creation order).
+    pub(crate) fn worker(&mut self, spec: Spec) -> Result<Worker> {
+        self.workers += 1;
+        Worker::new(&self.ctx, self.workers, spec)
+    }
+
+    /// Creates (but does not start) a thread running `f`; the run starts and stops it.
     ///
     /// Fails with the error of `set_policy()` (for example `EBUSY` from deadline admission
     /// control), so the scenario can tell a skip from a failure.
     pub(crate) fn spawn<F>(
         &mut self,
         name: kernel::fmt::Arguments<'_>,
-        place: Place,
-        policy: Policy,
-        min_iters: u64,
+        spec: Spec,
         f: F,
     ) -> Result<ARef<Task>>
     where
         F: FnOnce() -> Stats + Send + 'static,
     {
-        let thread = create(&self.ctx, name, place, policy, f)?;
+        let thread = create(&self.ctx, name, spec, f)?;
         let task = ARef::from(thread.task());
-        self.members
-            .push(Member { thread, min_iters }, GFP_KERNEL)?;
+        self.members.push(
+            Member {
+                thread,
+                min_iters: spec.min_iters,
+            },
+            GFP_KERNEL,
+        )?;
         Ok(task)
+    }
+
+    /// Creates (but does not start) a new worker that runs `step` in a loop (see
+    /// [`Worker::run`]); the run starts and stops it.
+    pub(crate) fn spawn_loop<F>(
+        &mut self,
+        name: kernel::fmt::Arguments<'_>,
+        spec: Spec,
+        step: F,
+    ) -> Result<ARef<Task>>
+    where
+        F: FnMut(&mut Worker) + Send + 'static,
+    {
+        let w = self.worker(spec)?;
+        self.spawn(name, spec, move || w.run(step))
+    }
+
+    /// Like [`Roster::spawn_loop`], but the caller starts and stops the thread (with
+    /// [`Stats::reap`]); the run only tells it when to end.
+    pub(crate) fn create_loop<F>(
+        &mut self,
+        name: kernel::fmt::Arguments<'_>,
+        spec: Spec,
+        step: F,
+    ) -> Result<KThread<Stats>>
+    where
+        F: FnMut(&mut Worker) + Send + 'static,
+    {
+        let w = self.worker(spec)?;
+        create(&self.ctx, name, spec, move || w.run(step))
     }
 
     /// Starts every thread, then waits for the end of the run, stops and joins all of them.
@@ -770,18 +978,13 @@ impl Roster {
     /// stall for long stretches, and a wait may span the stalls of both the owner's and the
     /// waiter's CPU. So a wait is only over its bound if it is longer than the bound plus
     /// twice the worst stall the probes saw.
-    ///
-    /// Returns the merged statistics and the number of threads that missed their progress
-    /// goal (or never ran).
-    pub(crate) fn run(mut self) -> Result<(Stats, u64)> {
+    pub(crate) fn run(mut self) -> Result<Tally> {
         for cpu in 0..ncpus() {
             let ctx = self.ctx.clone();
             let mut st = Stats::new()?;
-            let probe = create(
-                &self.ctx,
+            self.spawn(
                 fmt!("ps_probe/{cpu}"),
-                Place::Bound(cpu),
-                Policy::Fifo { prio: 99 },
+                Spec::new(Place::Bound(cpu), fifo(99)).min_iters(0),
                 move || {
                     while !kthread::should_stop() && !ctx.expired() {
                         let start = now_ns();
@@ -792,13 +995,6 @@ impl Roster {
                     }
                     st
                 },
-            )?;
-            self.members.push(
-                Member {
-                    thread: probe,
-                    min_iters: 0,
-                },
-                GFP_KERNEL,
             )?;
         }
 
@@ -828,29 +1024,33 @@ impl Roster {
             st.over_bound += st.waits.count_above(st.bound_us.saturating_add(slack));
             total.merge(st);
         }
-        Ok((total, stalled))
+        Ok(Tally {
+            total,
+            threads: self.workers,
+            stalled,
+            exclusion: self.locks.iter().map(|l| l.violations()).sum(),
+        })
     }
 }
 
 /// Sleep period of the noise probes.
 const PROBE_PERIOD_US: u64 = 2000;
 
-/// Creates one thread with its policy and placement; not started.
+/// Creates one thread with the policy and placement of `spec`; not started.
 ///
 /// The thread waits for the start of the run (all threads started) before it calls `f`.
-pub(crate) fn create<F>(
+fn create<F>(
     ctx: &Arc<RunCtx>,
     name: kernel::fmt::Arguments<'_>,
-    place: Place,
-    policy: Policy,
+    spec: Spec,
     f: F,
 ) -> Result<KThread<Stats>>
 where
     F: FnOnce() -> Stats + Send + 'static,
 {
     let name = CString::try_from_fmt(name)?;
-    let cpu = match place {
-        Place::Bound(cpu) => Some(CpuId::from_u32(cpu).ok_or(EINVAL)?),
+    let cpu = match spec.place {
+        Place::Bound(cpu) | Place::Widened(cpu, _) => Some(CpuId::from_u32(cpu).ok_or(EINVAL)?),
         Place::Within(_) => None,
     };
     let go = ctx.clone();
@@ -859,16 +1059,16 @@ where
         drop(go);
         f()
     })?;
-    if let Place::Within(set) = place {
+    if let Place::Within(set) = spec.place {
         let mask = cpumask(set)?;
         thread.task().set_affinity(&mask)?;
     }
-    thread.task().set_policy(policy)?;
+    thread.task().set_policy(spec.policy)?;
     Ok(thread)
 }
 
-/// Changes the calling thread's own affinity (used to widen a thread created bound).
-pub(crate) fn set_own_affinity(set: u64) -> Result {
+/// Changes the calling thread's own affinity (to widen a thread created bound).
+fn set_own_affinity(set: u64) -> Result {
     let mask = cpumask(set)?;
     kernel::current!().set_affinity(&mask)
 }

@@ -5,23 +5,23 @@
 
 use super::harness::{
     all_cpus,
-    create,
+    cpumask,
     deadline,
     fifo,
     ncpus,
     normal,
     now_ns,
-    set_own_affinity,
     sleep_us,
     Gate,
     Place,
     Prng,
     Roster,
     RunCtx,
+    Spec,
     Stats,
+    Tally,
     TestLock,
-    Worker,
-    MIN_ITERS, //
+    Worker, //
 };
 use kernel::{
     cpu::CpuId,
@@ -75,9 +75,10 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn skip(reason: &'static str, error: Option<Error>) -> Self {
+    /// An outcome without figures.
+    fn bare(verdict: Verdict, reason: &'static str, error: Option<Error>) -> Self {
         Self {
-            verdict: Verdict::Skip,
+            verdict,
             reason,
             error,
             diags: KVec::new(),
@@ -86,15 +87,12 @@ impl Outcome {
         }
     }
 
+    pub(crate) fn skip(reason: &'static str, error: Option<Error>) -> Self {
+        Self::bare(Verdict::Skip, reason, error)
+    }
+
     pub(crate) fn failed(reason: &'static str, error: Option<Error>) -> Self {
-        Self {
-            verdict: Verdict::Fail,
-            reason,
-            error,
-            diags: KVec::new(),
-            worst_role: "",
-            worst_cpu: 0,
-        }
+        Self::bare(Verdict::Fail, reason, error)
     }
 
     fn diag(&mut self, key: &'static str, value: u64) -> Result {
@@ -102,15 +100,16 @@ impl Outcome {
         Ok(())
     }
 
-    /// Judges the common invariants: mutual exclusion, progress, allowed CPUs, release order,
-    /// latency bound, and errors inside threads.
-    fn judge(threads: usize, total: &Stats, stalled: u64, locks: &[&TestLock]) -> Result<Self> {
-        let exclusion: u64 = locks.iter().map(|l| l.violations()).sum();
+    /// Judges the common invariants of a finished run: mutual exclusion, progress, allowed
+    /// CPUs, release order, latency bound, and errors inside threads. Also returns the merged
+    /// statistics, for the scenario's own figures.
+    fn judge(run: Tally) -> Result<(Self, Stats)> {
+        let total = &run.total;
         let checks: [(u64, &'static str); 6] = [
-            (exclusion, "mutual exclusion violated"),
+            (run.exclusion, "mutual exclusion violated"),
             (total.cpu_violations, "ran on a CPU outside its affinity"),
             (total.order_violations, "nested locks released out of order"),
-            (stalled, "a thread made no progress"),
+            (run.stalled, "a thread made no progress"),
             (
                 total.over_bound,
                 "a waiter blocked past its bound (plus twice the noise)",
@@ -119,19 +118,17 @@ impl Outcome {
         ];
         let violations = checks.iter().map(|c| c.0).sum();
         let reason = checks.iter().find(|c| c.0 > 0).map_or("", |c| c.1);
+        let verdict = if violations == 0 {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         let mut out = Self {
-            verdict: if violations == 0 {
-                Verdict::Pass
-            } else {
-                Verdict::Fail
-            },
-            reason,
-            error: None,
-            diags: KVec::new(),
             worst_role: total.worst_role,
             worst_cpu: total.worst_cpu,
+            ..Self::bare(verdict, reason, None)
         };
-        out.diag("threads", threads as u64)?;
+        out.diag("threads", run.threads)?;
         out.diag("iterations", total.iters)?;
         out.diag("acquisitions", total.acquisitions)?;
         out.diag("handoffs", total.handoffs)?;
@@ -147,14 +144,14 @@ impl Outcome {
                 .saturating_add(total.noise_max_us.saturating_mul(2)),
         )?;
         out.diag("over_bound", total.over_bound)?;
-        out.diag("mutex_violations", exclusion)?;
+        out.diag("mutex_violations", run.exclusion)?;
         out.diag("cpu_violations", total.cpu_violations)?;
         out.diag("order_violations", total.order_violations)?;
-        out.diag("stalled_threads", stalled)?;
+        out.diag("stalled_threads", run.stalled)?;
         out.diag("errors", total.errors)?;
         out.diag("first_errno", total.first_errno)?;
         out.diag("violations", violations)?;
-        Ok(out)
+        Ok((out, run.total))
     }
 
     /// For scenarios whose bound holds only thanks to proxy execution: with proxy execution
@@ -190,63 +187,70 @@ impl Outcome {
 /// A scenario of the module.
 pub(crate) struct Scenario {
     pub(crate) name: &'static str,
-    pub(crate) run: fn(&Arc<RunCtx>) -> Result<Outcome>,
+    body: fn(&Arc<RunCtx>) -> Result<Outcome>,
     /// Part of the default set (`scenarios=0`, or "all" written to `run`).
     pub(crate) default: bool,
     /// Runs for `pushable_ms` instead of `duration_ms`.
     pub(crate) long: bool,
+    /// Needs at least two CPUs; skipped on one.
+    two_cpus: bool,
+}
+
+impl Scenario {
+    /// A scenario of the default set, for any number of CPUs, that runs for `duration_ms`.
+    const fn new(name: &'static str, body: fn(&Arc<RunCtx>) -> Result<Outcome>) -> Self {
+        Self {
+            name,
+            body,
+            default: true,
+            long: false,
+            two_cpus: false,
+        }
+    }
+
+    /// Skipped on a single CPU.
+    const fn two_cpus(self) -> Self {
+        Self {
+            two_cpus: true,
+            ..self
+        }
+    }
+
+    /// Runs only when named, not as part of the default set.
+    const fn on_demand(self) -> Self {
+        Self {
+            default: false,
+            ..self
+        }
+    }
+
+    /// Runs for `pushable_ms`.
+    const fn long(self) -> Self {
+        Self { long: true, ..self }
+    }
+
+    /// Runs the scenario (or skips it when the machine is too small for it).
+    pub(crate) fn run(&self, ctx: &Arc<RunCtx>) -> Result<Outcome> {
+        if self.two_cpus && ncpus() < 2 {
+            return Ok(Outcome::skip("needs at least 2 CPUs", None));
+        }
+        (self.body)(ctx)
+    }
 }
 
 /// Every scenario, in run order; bit `i` of the `scenarios` parameter selects entry `i`.
 pub(crate) const SCENARIOS: [Scenario; 8] = [
-    Scenario {
-        name: "rt-inversion",
-        run: rt_inversion,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "dl-donor",
-        run: dl_donor,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "chain",
-        run: chain,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "cross-cpu",
-        run: cross_cpu,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "owner-moves",
-        run: owner_moves,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "churn",
-        run: churn,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "reblock",
-        run: reblock,
-        default: true,
-        long: false,
-    },
-    Scenario {
-        name: "pushable",
-        run: pushable,
-        default: false,
-        long: true,
-    },
+    Scenario::new("rt-inversion", rt_inversion),
+    Scenario::new("dl-donor", dl_donor),
+    Scenario::new("chain", chain),
+    Scenario::new("cross-cpu", cross_cpu).two_cpus(),
+    Scenario::new("owner-moves", owner_moves),
+    Scenario::new("churn", churn),
+    Scenario::new("reblock", reblock).two_cpus(),
+    Scenario::new("pushable", pushable)
+        .two_cpus()
+        .on_demand()
+        .long(),
 ];
 
 /// Bit set of the default scenarios.
@@ -280,14 +284,23 @@ fn phase(v: u64) -> u64 {
 
 #[pin_data]
 struct InvGroup {
-    #[pin]
-    lock: TestLock,
+    lock: Arc<TestLock>,
     #[pin]
     gate: Gate,
     /// When the owner took the lock in the current round (ns).
     held_at: Atomic<i64>,
     /// The waiter is blocked on the lock (or about to block).
     waiter_blocked: Atomic<bool>,
+}
+
+impl InvGroup {
+    /// Waits briefly for a round after `last` in a phase that satisfies `pred`; returns the
+    /// round.
+    fn next_round(&self, last: u64, pred: impl Fn(u64) -> bool) -> Option<u64> {
+        self.gate
+            .wait_for(10, |v| round(v) > last && pred(phase(v)))
+            .map(round)
+    }
 }
 
 /// rt-inversion (in the manner of ksched_football), in rounds, on every CPU:
@@ -304,129 +317,89 @@ struct InvGroup {
 fn rt_inversion(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let spin_timeout_ns = (ctx.bound_us * 2 * 1000) as i64;
     let mut roster = Roster::new(ctx);
-    let mut groups = KVec::new();
-    let mut id = 0;
     for cpu in 0..ncpus() {
+        let lock = roster.lock(0)?;
         let g = Arc::pin_init(
             pin_init!(InvGroup {
-                lock <- TestLock::new(0),
+                lock,
                 gate <- Gate::new(PHASE_DONE),
                 held_at: Atomic::new(0),
                 waiter_blocked: Atomic::new(false),
             }),
             GFP_KERNEL,
         )?;
-        groups.push(g.clone(), GFP_KERNEL)?;
-        let me = 1u64 << cpu;
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, me, false)?;
         let gr = g.clone();
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_inv_own/{cpu}"),
-            Place::Bound(cpu),
-            fifo(PRIO_LOW),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    if gr.gate.wait_for(10, |v| phase(v) == PHASE_DONE).is_none() {
-                        continue;
-                    }
-                    let r = round(gr.gate.peek()) + 1;
-                    let held = gr.lock.acquire(&mut w);
+            Spec::new(Place::Bound(cpu), fifo(PRIO_LOW)),
+            move |w| {
+                if gr.gate.wait_for(10, |v| phase(v) == PHASE_DONE).is_none() {
+                    return;
+                }
+                let r = round(gr.gate.peek()) + 1;
+                w.hold(&gr.lock, OWNER_WORK_US, || {
                     gr.held_at.store(now_ns(), Release);
                     gr.gate.set(r << 2 | PHASE_HELD);
-                    w.work(OWNER_WORK_US, &[&held]);
-                    drop(held);
-                    w.check_cpu();
-                    w.st.iters += 1;
-                }
-                w.finish()
+                });
+                w.st.iters += 1;
             },
         )?;
 
         for i in 0..ctx.tpc {
-            id += 1;
-            let mut w = Worker::new(ctx, id, me, false)?;
             let gr = g.clone();
-            roster.spawn(
+            let mut last = 0;
+            roster.spawn_loop(
                 fmt!("ps_inv_spin/{cpu}.{i}"),
-                Place::Bound(cpu),
-                fifo(PRIO_MID),
-                0,
-                move || {
-                    let mut last = 0;
-                    while w.running() {
-                        let Some(v) = gr
-                            .gate
-                            .wait_for(10, |v| round(v) > last && phase(v) != PHASE_DONE)
-                        else {
-                            continue;
-                        };
-                        last = round(v);
-                        // The first spinner to run lets the waiter go.
-                        gr.gate
-                            .transition(last << 2 | PHASE_HELD, last << 2 | PHASE_GO);
-                        let give_up = gr.held_at.load(Acquire) + spin_timeout_ns;
-                        let mut timed_out = false;
-                        let mut inverted = false;
-                        w.spin_until(|| {
-                            // Same CPU: if we run while the waiter is blocked, nothing runs
-                            // the owner on the waiter's behalf.
-                            inverted |= gr.waiter_blocked.load(Relaxed);
-                            let v = gr.gate.peek();
-                            timed_out = now_ns() > give_up;
-                            round(v) != last || phase(v) == PHASE_DONE || timed_out
-                        });
-                        if timed_out {
-                            w.st.spin_timeouts += 1;
-                        }
-                        if inverted {
-                            w.st.inversions += 1;
-                        }
-                        w.check_cpu();
-                        w.st.iters += 1;
+                Spec::new(Place::Bound(cpu), fifo(PRIO_MID)).min_iters(0),
+                move |w| {
+                    let Some(r) = gr.next_round(last, |p| p != PHASE_DONE) else {
+                        return;
+                    };
+                    last = r;
+                    // The first spinner to run lets the waiter go.
+                    gr.gate
+                        .transition(last << 2 | PHASE_HELD, last << 2 | PHASE_GO);
+                    let give_up = gr.held_at.load(Acquire) + spin_timeout_ns;
+                    let mut timed_out = false;
+                    let mut inverted = false;
+                    w.spin_until(|| {
+                        // Same CPU: if we run while the waiter is blocked, nothing runs the
+                        // owner on the waiter's behalf.
+                        inverted |= gr.waiter_blocked.load(Relaxed);
+                        let v = gr.gate.peek();
+                        timed_out = now_ns() > give_up;
+                        round(v) != last || phase(v) == PHASE_DONE || timed_out
+                    });
+                    if timed_out {
+                        w.st.spin_timeouts += 1;
                     }
-                    w.finish()
+                    if inverted {
+                        w.st.inversions += 1;
+                    }
+                    w.check_cpu();
+                    w.st.iters += 1;
                 },
             )?;
         }
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, me, true)?;
-        w.role = "inv_wait";
         let gr = g.clone();
-        roster.spawn(
+        let mut last = 0;
+        roster.spawn_loop(
             fmt!("ps_inv_wait/{cpu}"),
-            Place::Bound(cpu),
-            fifo(PRIO_HIGH),
-            MIN_ITERS,
-            move || {
-                let mut last = 0;
-                while w.running() {
-                    let Some(v) = gr
-                        .gate
-                        .wait_for(10, |v| round(v) > last && phase(v) == PHASE_GO)
-                    else {
-                        continue;
-                    };
-                    last = round(v);
-                    gr.waiter_blocked.store(true, Relaxed);
-                    let held = gr.lock.acquire(&mut w);
-                    gr.waiter_blocked.store(false, Relaxed);
-                    w.check_cpu();
-                    drop(held);
-                    w.st.iters += 1;
-                    gr.gate.set(last << 2 | PHASE_DONE);
-                }
-                w.finish()
+            Spec::new(Place::Bound(cpu), fifo(PRIO_HIGH)).measured("inv_wait"),
+            move |w| {
+                let Some(r) = gr.next_round(last, |p| p == PHASE_GO) else {
+                    return;
+                };
+                last = r;
+                w.donate_flagged(&gr.lock, &gr.waiter_blocked);
+                w.st.iters += 1;
+                gr.gate.set(last << 2 | PHASE_DONE);
             },
         )?;
     }
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    let locks: KVec<&TestLock> = collect(groups.iter().map(|g| &g.lock))?;
-    let mut out = Outcome::judge(threads, &total, stalled, &locks)?;
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
     out.diag("inversions", total.inversions)?;
     out.diag("spin_timeouts", total.spin_timeouts)?;
     if total.inversions > 0 {
@@ -450,84 +423,57 @@ fn dl_donor(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let period_us = ctx.bound_us.clamp(10_000, 1_000_000);
     let runtime_us = period_us / 10;
     let mut roster = Roster::new(ctx);
-    let mut locks = KVec::new();
-    let mut id = 0;
     for cpu in 0..ncpus() {
-        let lock = TestLock::new_arc(0)?;
-        locks.push(lock.clone(), GFP_KERNEL)?;
+        let lock = roster.lock(0)?;
         // End of the hogs' current pause (ns).
         let gap_until = Arc::new(Atomic::<i64>::new(0), GFP_KERNEL)?;
-        let me = 1u64 << cpu;
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, me, false)?;
         let l = lock.clone();
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_dl_own/{cpu}"),
-            Place::Bound(cpu),
-            normal(0),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    let held = l.acquire(&mut w);
-                    w.work(OWNER_WORK_US, &[&held]);
-                    drop(held);
-                    w.check_cpu();
-                    w.st.iters += 1;
-                }
-                w.finish()
+            Spec::new(Place::Bound(cpu), normal(0)),
+            move |w| {
+                w.hold(&l, OWNER_WORK_US, || {});
+                w.st.iters += 1;
             },
         )?;
 
         for i in 0..ctx.tpc {
-            id += 1;
-            let mut w = Worker::new(ctx, id, me, false)?;
+            let spec = Spec::new(Place::Bound(cpu), fifo(PRIO_LOW)).min_iters(0);
+            let w = roster.worker(spec)?;
             let gap = gap_until.clone();
-            roster.spawn(
-                fmt!("ps_dl_hog/{cpu}.{i}"),
-                Place::Bound(cpu),
-                fifo(PRIO_LOW),
-                0,
-                move || {
-                    sleep_us(DL_GAP_US);
-                    while w.running() {
-                        let until = gap.load(Acquire);
-                        let now = now_ns();
-                        if now < until {
-                            sleep_us(((until - now) / 1000) as u64 + 1);
-                            continue;
-                        }
-                        // Spin until the waiter got the lock and a new pause starts.
-                        w.spin_until(|| gap.load(Acquire) > now_ns());
-                        w.st.iters += 1;
+            roster.spawn(fmt!("ps_dl_hog/{cpu}.{i}"), spec, move || {
+                sleep_us(DL_GAP_US);
+                w.run(|w| {
+                    let until = gap.load(Acquire);
+                    let now = now_ns();
+                    if now < until {
+                        sleep_us(((until - now) / 1000) as u64 + 1);
+                        return;
                     }
-                    w.finish()
-                },
-            )?;
+                    // Spin until the waiter got the lock and a new pause starts.
+                    w.spin_until(|| gap.load(Acquire) > now_ns());
+                    w.st.iters += 1;
+                })
+            })?;
         }
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, all_cpus(), true)?;
-        w.bound_us = period_us;
-        w.role = "dl_wait";
         let (l, gap) = (lock.clone(), gap_until.clone());
-        let spawned = roster.spawn(
+        let spawned = roster.spawn_loop(
             fmt!("ps_dl_wait/{cpu}"),
-            Place::Within(all_cpus()),
-            deadline(runtime_us, period_us, period_us),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    let start = now_ns();
-                    let held = l.acquire(&mut w);
-                    w.check_cpu();
-                    drop(held);
-                    gap.store(now_ns() + DL_GAP_US as i64 * 1000, Release);
-                    w.st.iters += 1;
-                    let used_us = ((now_ns() - start) / 1000) as u64;
-                    sleep_us(period_us.saturating_sub(used_us));
-                }
-                w.finish()
+            Spec::new(
+                Place::Within(all_cpus()),
+                deadline(runtime_us, period_us, period_us),
+            )
+            .measured("dl_wait")
+            .bound_us(period_us),
+            move |w| {
+                let start = now_ns();
+                w.donate(&l);
+                gap.store(now_ns() + DL_GAP_US as i64 * 1000, Release);
+                w.st.iters += 1;
+                let used_us = ((now_ns() - start) / 1000) as u64;
+                sleep_us(period_us.saturating_sub(used_us));
             },
         );
         match spawned {
@@ -541,10 +487,7 @@ fn dl_donor(ctx: &Arc<RunCtx>) -> Result<Outcome> {
             Err(e) => return Err(e),
         }
     }
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    let locks: KVec<&TestLock> = collect(locks.iter().map(|l| &**l))?;
-    let mut out = Outcome::judge(threads, &total, stalled, &locks)?;
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
     if total.over_bound > 0 && out.verdict == Verdict::Fail {
         out.reason = "deadline waiter did not get the lock within its period";
     }
@@ -563,76 +506,51 @@ const CHAIN_LOCKS: usize = 5;
 /// chain donor -> 0 -> 1 -> ... -> 4 spans CPUs and is at least four waiters deep.
 fn chain(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let n = ncpus();
+    let mut roster = Roster::new(ctx);
     let mut locks = KVec::new();
     for level in 0..CHAIN_LOCKS {
-        locks.push(TestLock::new_arc(level)?, GFP_KERNEL)?;
+        locks.push(roster.lock(level)?, GFP_KERNEL)?;
     }
     let locks = Arc::new(locks, GFP_KERNEL)?;
-    let mut roster = Roster::new(ctx);
-    let mut id = 0;
     for k in 0..CHAIN_LOCKS {
         let cpu = k as u32 % n;
-        id += 1;
-        let mut w = Worker::new(ctx, id, 1 << cpu, false)?;
         let ls = locks.clone();
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_chain/{k}"),
-            Place::Bound(cpu),
-            fifo(PRIO_LOW + k as u32),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    let outer = ls[k].acquire(&mut w);
-                    let us = w.rng.range(20, 100);
-                    w.work(us, &[&outer]);
-                    if k + 1 < CHAIN_LOCKS {
-                        let inner = ls[k + 1].acquire(&mut w);
-                        let us = w.rng.range(20, 100);
-                        w.work(us, &[&outer, &inner]);
-                        drop(inner);
-                    }
-                    // Release in order: nothing deeper may still be ours.
-                    if ls[k + 1..].iter().any(|l| l.holder() == w.id) {
-                        w.st.order_violations += 1;
-                    }
-                    drop(outer);
-                    w.check_cpu();
-                    w.st.iters += 1;
-                    let us = w.rng.below(200);
-                    sleep_us(us);
+            Spec::new(Place::Bound(cpu), fifo(PRIO_LOW + k as u32)),
+            move |w| {
+                let outer = ls[k].acquire(w);
+                w.work_between(20, 100, &[&outer]);
+                if k + 1 < CHAIN_LOCKS {
+                    let inner = ls[k + 1].acquire(w);
+                    w.work_between(20, 100, &[&outer, &inner]);
+                    drop(inner);
                 }
-                w.finish()
+                // Release in order: nothing deeper may still be ours.
+                if ls[k + 1..].iter().any(|l| l.holder() == w.id) {
+                    w.st.order_violations += 1;
+                }
+                drop(outer);
+                w.check_cpu();
+                w.st.iters += 1;
+                w.sleep_between(0, 199);
             },
         )?;
     }
     for d in 0..ctx.tpc {
         let cpu = (CHAIN_LOCKS as u32 + d) % n;
-        id += 1;
-        let mut w = Worker::new(ctx, id, 1 << cpu, true)?;
-        w.role = "chain_donor";
         let ls = locks.clone();
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_chain_d/{d}"),
-            Place::Bound(cpu),
-            fifo(PRIO_HIGH + 10),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    let us = w.rng.range(50, 500);
-                    sleep_us(us);
-                    let held = ls[0].acquire(&mut w);
-                    w.check_cpu();
-                    drop(held);
-                    w.st.iters += 1;
-                }
-                w.finish()
+            Spec::new(Place::Bound(cpu), fifo(PRIO_HIGH + 10)).measured("chain_donor"),
+            move |w| {
+                w.sleep_between(50, 500);
+                w.donate(&ls[0]);
+                w.st.iters += 1;
             },
         )?;
     }
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    let refs: KVec<&TestLock> = collect(locks.iter().map(|l| &**l))?;
-    let mut out = Outcome::judge(threads, &total, stalled, &refs)?;
+    let (mut out, _) = Outcome::judge(roster.run()?)?;
     out.diag("chain_locks", CHAIN_LOCKS as u64)?;
     Ok(out)
 }
@@ -643,12 +561,8 @@ fn chain(ctx: &Arc<RunCtx>) -> Result<Outcome> {
 /// each thread must run on a CPU its mask allows.
 fn cross_cpu(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let n = ncpus();
-    if n < 2 {
-        return Ok(Outcome::skip("needs at least 2 CPUs", None));
-    }
-    let locks = Arc::new([TestLock::new_arc(0)?, TestLock::new_arc(0)?], GFP_KERNEL)?;
     let mut roster = Roster::new(ctx);
-    let mut id = 0;
+    let locks = Arc::new([roster.lock(0)?, roster.lock(0)?], GFP_KERNEL)?;
     for cpu in 0..n {
         let next = (cpu + 1) % n;
         let roles: [(&'static str, u64, u32, bool, usize); 3] = [
@@ -663,46 +577,29 @@ fn cross_cpu(ctx: &Arc<RunCtx>) -> Result<Outcome> {
             ),
         ];
         for (role, set, prio, measured, lock) in roles {
-            let copies = if measured { ctx.tpc } else { 1 };
+            let (copies, spec, pause_us, hold_us) = if measured {
+                let spec = Spec::new(Place::Within(set), fifo(prio)).measured(role);
+                (ctx.tpc, spec, (100, 600), (5, 30))
+            } else {
+                let spec = Spec::new(Place::Within(set), fifo(prio));
+                (1, spec, (0, 299), (50, 300))
+            };
             for c in 0..copies {
-                id += 1;
-                let mut w = Worker::new(ctx, id, set, measured)?;
-                w.role = role;
                 let ls = locks.clone();
-                roster.spawn(
-                    fmt!("ps_xcpu_{role}/{cpu}.{c}"),
-                    Place::Within(set),
-                    fifo(prio),
-                    MIN_ITERS,
-                    move || {
-                        while w.running() {
-                            let us = if measured {
-                                w.rng.range(100, 600)
-                            } else {
-                                w.rng.below(300)
-                            };
-                            sleep_us(us);
-                            let held = ls[lock].acquire(&mut w);
-                            w.check_cpu();
-                            let us = if measured {
-                                w.rng.range(5, 30)
-                            } else {
-                                w.rng.range(50, 300)
-                            };
-                            w.work(us, &[&held]);
-                            w.check_cpu();
-                            drop(held);
-                            w.st.iters += 1;
-                        }
-                        w.finish()
-                    },
-                )?;
+                roster.spawn_loop(fmt!("ps_xcpu_{role}/{cpu}.{c}"), spec, move |w| {
+                    w.sleep_between(pause_us.0, pause_us.1);
+                    let held = ls[lock].acquire(w);
+                    w.check_cpu();
+                    w.work_between(hold_us.0, hold_us.1, &[&held]);
+                    w.check_cpu();
+                    drop(held);
+                    w.st.iters += 1;
+                })?;
             }
         }
     }
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    Outcome::judge(threads, &total, stalled, &[&locks[0], &locks[1]])
+    let (out, _) = Outcome::judge(roster.run()?)?;
+    Ok(out)
 }
 
 /// The owner's allowed CPUs in owner-moves, published with a sequence count: odd while an
@@ -719,12 +616,22 @@ impl Affinity {
         if seq & 1 != 0 || self.seq.cmpxchg(seq, seq + 1, Full).is_err() {
             return Ok(false);
         }
-        let res = super::harness::cpumask(set).and_then(|mask| task.set_affinity(&mask));
+        let res = cpumask(set).and_then(|mask| task.set_affinity(&mask));
         if res.is_ok() {
             self.set.store(set, Release);
         }
         self.seq.store(seq + 2, Release);
         res.map(|()| true)
+    }
+
+    /// Moves `task` to a random set of CPUs on behalf of `w`, counting the change or the error.
+    fn change_at_random(&self, w: &mut Worker, task: &Task) {
+        let set = random_set(w);
+        match self.change(task, set) {
+            Ok(true) => w.st.affinity_changes += 1,
+            Ok(false) => {}
+            Err(e) => w.st.error(e),
+        }
     }
 
     /// Whether `cpu` is allowed, or `None` if the mask changed meanwhile.
@@ -735,6 +642,14 @@ impl Affinity {
         smp_rmb();
         let after = self.seq.load(Relaxed);
         (before & 1 == 0 && before == after).then_some(set & (1 << cpu) != 0)
+    }
+
+    /// Counts a CPU violation of `w` (the owner) if it runs on a CPU its stable mask does not
+    /// allow.
+    fn check_cpu(&self, w: &mut Worker) {
+        if self.allows(CpuId::current()) == Some(false) {
+            w.st.cpu_violations += 1;
+        }
     }
 }
 
@@ -752,10 +667,8 @@ fn random_set(w: &mut Worker) -> u64 {
 /// holds the lock, and a mover thread changes its affinity from outside while it holds it.
 /// Donors bound to every CPU block on the lock meanwhile.
 fn owner_moves(ctx: &Arc<RunCtx>) -> Result<Outcome> {
-    const OWNER: u64 = 1;
-    const MOVER: u64 = 2;
-    let n = ncpus();
-    let lock = TestLock::new_arc(0)?;
+    let mut roster = Roster::new(ctx);
+    let lock = roster.lock(0)?;
     let aff = Arc::new(
         Affinity {
             seq: Atomic::new(0),
@@ -763,117 +676,68 @@ fn owner_moves(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         },
         GFP_KERNEL,
     )?;
-    let mut roster = Roster::new(ctx);
 
-    let mut w = Worker::new(ctx, OWNER, all_cpus(), false)?;
+    let spec = Spec::new(Place::Within(all_cpus()), fifo(PRIO_LOW));
+    let w = roster.worker(spec)?;
+    let owner_id = w.id;
     let (l, a) = (lock.clone(), aff.clone());
-    let owner = roster.spawn(
-        fmt!("ps_moves_own"),
-        Place::Within(all_cpus()),
-        fifo(PRIO_LOW),
-        MIN_ITERS,
-        move || {
-            fn check(w: &mut Worker, a: &Affinity) {
-                if a.allows(CpuId::current()) == Some(false) {
-                    w.st.cpu_violations += 1;
+    let owner = roster.spawn(fmt!("ps_moves_own"), spec, move || {
+        w.run(|w| {
+            let held = l.acquire(w);
+            a.check_cpu(w);
+            match w.rng.below(4) {
+                0 => {
+                    w.sleep_between(100, 800);
+                    w.st.sleeps_holding += 1;
                 }
-            }
-            while w.running() {
-                let held = l.acquire(&mut w);
-                check(&mut w, &a);
-                match w.rng.below(4) {
-                    0 => {
-                        let us = w.rng.range(100, 800);
-                        sleep_us(us);
-                        w.st.sleeps_holding += 1;
+                1 => a.change_at_random(w, kernel::current!()),
+                2 => {
+                    for _ in 0..3 {
+                        sched::yield_now();
+                        udelay(Delta::from_micros(10));
                     }
-                    1 => {
-                        let set = random_set(&mut w);
-                        let me: &Task = kernel::current!();
-                        match a.change(me, set) {
-                            Ok(true) => w.st.affinity_changes += 1,
-                            Ok(false) => {}
-                            Err(e) => w.st.error(e),
-                        }
-                    }
-                    2 => {
-                        for _ in 0..3 {
-                            sched::yield_now();
-                            udelay(Delta::from_micros(10));
-                        }
-                        w.st.yields_holding += 1;
-                    }
-                    _ => {
-                        let us = w.rng.range(50, 300);
-                        w.work(us, &[&held]);
-                    }
+                    w.st.yields_holding += 1;
                 }
-                held.check();
-                check(&mut w, &a);
-                drop(held);
-                w.st.iters += 1;
-                let us = w.rng.range(20, 200);
-                sleep_us(us);
+                _ => w.work_between(50, 300, &[&held]),
             }
-            w.finish()
-        },
-    )?;
+            held.check();
+            a.check_cpu(w);
+            drop(held);
+            w.st.iters += 1;
+            w.sleep_between(20, 200);
+        })
+    })?;
 
-    let mut w = Worker::new(ctx, MOVER, all_cpus(), false)?;
     let (l, a) = (lock.clone(), aff.clone());
-    roster.spawn(
+    roster.spawn_loop(
         fmt!("ps_moves_mover"),
-        Place::Within(all_cpus()),
-        fifo(PRIO_HIGH + 20),
-        1,
-        move || {
-            while w.running() {
-                let us = w.rng.range(300, 1500);
-                sleep_us(us);
-                if l.holder() != OWNER {
-                    continue;
-                }
-                let set = random_set(&mut w);
-                match a.change(&owner, set) {
-                    Ok(true) => w.st.affinity_changes += 1,
-                    Ok(false) => {}
-                    Err(e) => w.st.error(e),
-                }
-                w.st.iters += 1;
+        Spec::new(Place::Within(all_cpus()), fifo(PRIO_HIGH + 20)).min_iters(1),
+        move |w| {
+            w.sleep_between(300, 1500);
+            if l.holder() != owner_id {
+                return;
             }
-            w.finish()
+            a.change_at_random(w, &owner);
+            w.st.iters += 1;
         },
     )?;
 
-    let mut id = MOVER;
-    for cpu in 0..n {
+    for cpu in 0..ncpus() {
         for i in 0..ctx.tpc {
-            id += 1;
-            let mut w = Worker::new(ctx, id, 1 << cpu, true)?;
-            w.role = "moves_donor";
             let l = lock.clone();
-            roster.spawn(
+            roster.spawn_loop(
                 fmt!("ps_moves_d/{cpu}.{i}"),
-                Place::Bound(cpu),
-                fifo(PRIO_MID + (cpu + i) % 10),
-                MIN_ITERS,
-                move || {
-                    while w.running() {
-                        let us = w.rng.range(200, 800);
-                        sleep_us(us);
-                        let held = l.acquire(&mut w);
-                        w.check_cpu();
-                        drop(held);
-                        w.st.iters += 1;
-                    }
-                    w.finish()
+                Spec::new(Place::Bound(cpu), fifo(PRIO_MID + (cpu + i) % 10))
+                    .measured("moves_donor"),
+                move |w| {
+                    w.sleep_between(200, 800);
+                    w.donate(&l);
+                    w.st.iters += 1;
                 },
             )?;
         }
     }
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    let mut out = Outcome::judge(threads, &total, stalled, &[&lock])?;
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
     out.diag("affinity_changes", total.affinity_changes)?;
     out.diag("sleeps_holding", total.sleeps_holding)?;
     out.diag("yields_holding", total.yields_holding)?;
@@ -890,30 +754,21 @@ struct ChurnShared {
     waiting: KVec<Atomic<bool>>,
 }
 
-fn churn_worker(mut w: Worker, sh: Arc<ChurnShared>, slot: usize) -> Stats {
+/// One round of the churn worker in `slot`.
+fn churn_step(w: &mut Worker, sh: &ChurnShared, slot: usize) {
     let waiting = &sh.waiting[slot];
-    while w.running() {
-        let us = w.rng.below(300);
-        sleep_us(us);
-        let first = w.rng.below(CHURN_LOCKS as u64) as usize;
-        waiting.store(true, Release);
-        let outer = sh.locks[first].acquire(&mut w);
-        waiting.store(false, Release);
-        let us = w.rng.range(10, 200);
-        w.work(us, &[&outer]);
-        if first + 1 < CHURN_LOCKS && w.rng.one_in(4) {
-            let second = w.rng.range(first as u64 + 1, CHURN_LOCKS as u64 - 1) as usize;
-            waiting.store(true, Release);
-            let inner = sh.locks[second].acquire(&mut w);
-            waiting.store(false, Release);
-            let us = w.rng.range(10, 100);
-            w.work(us, &[&outer, &inner]);
-            drop(inner);
-        }
-        drop(outer);
-        w.st.iters += 1;
+    w.sleep_between(0, 299);
+    let first = w.rng.below(CHURN_LOCKS as u64) as usize;
+    let outer = sh.locks[first].acquire_flagged(w, waiting);
+    w.work_between(10, 200, &[&outer]);
+    if first + 1 < CHURN_LOCKS && w.rng.one_in(4) {
+        let second = w.rng.range(first as u64 + 1, CHURN_LOCKS as u64 - 1) as usize;
+        let inner = sh.locks[second].acquire_flagged(w, waiting);
+        w.work_between(10, 100, &[&outer, &inner]);
+        drop(inner);
     }
-    w.finish()
+    drop(outer);
+    w.st.iters += 1;
 }
 
 fn random_policy(w: &mut Worker) -> Policy {
@@ -948,8 +803,7 @@ impl Churner {
         let n = self.tasks.len() as u64;
         let mut next_stop = now_ns() + self.stop_every_ns;
         while self.w.running() {
-            let us = self.w.rng.range(200, 1000);
-            sleep_us(us);
+            self.w.sleep_between(200, 1000);
             let slot = self.w.rng.below(n) as usize;
             // Mostly blocked waiters; sometimes anyone (owners included).
             if self.sh.waiting[slot].load(Acquire) || self.w.rng.one_in(4) {
@@ -965,9 +819,17 @@ impl Churner {
                 next_stop += self.stop_every_ns;
             }
         }
-        for t in self.stoppable.iter_mut().filter_map(Option::take) {
+        for slot in 0..self.stoppable.len() {
+            let Some(t) = self.stoppable[slot].take() else {
+                continue;
+            };
+            // A spare started just before the end may be stopped before it first runs (its
+            // closure is then dropped, and `stop` returns `EINTR`): that is the race of the
+            // end of the run, not a fault of the thread.
+            let spare = self.spares.get(slot).is_some_and(Option::is_none);
             match t.stop() {
                 Ok(st) => self.w.st.merge(&st),
+                Err(e) if spare && e == EINTR => self.w.st.spares_unstarted += 1,
                 Err(e) => self.w.st.error(e),
             }
         }
@@ -986,10 +848,7 @@ impl Churner {
             return false;
         };
         if let Some(victim) = self.stoppable[slot].take() {
-            match victim.stop() {
-                Ok(st) => self.w.st.merge(&st),
-                Err(e) => self.w.st.error(e),
-            }
+            self.w.st.reap(victim);
             self.w.st.stopped_waiting += 1;
         }
         if let Some(spare) = self.spares[slot].take() {
@@ -1012,40 +871,33 @@ fn churn(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     for _ in 0..n {
         waiting.push(Atomic::new(false), GFP_KERNEL)?;
     }
+    let mut roster = Roster::new(ctx);
     let sh = Arc::new(
         ChurnShared {
-            locks: [
-                TestLock::new_arc(0)?,
-                TestLock::new_arc(1)?,
-                TestLock::new_arc(2)?,
-            ],
+            locks: [roster.lock(0)?, roster.lock(1)?, roster.lock(2)?],
             waiting,
         },
         GFP_KERNEL,
     )?;
-    let mut roster = Roster::new(ctx);
     let mut tasks = KVec::new();
     let mut stoppable = KVec::new();
     let mut spares = KVec::new();
     let mut rng = Prng::new(ctx.seed, 0);
     let all = all_cpus();
-    let mut id = 0;
     // Slots 0..n run from the start (the first CHURN_STOPPABLE owned by the churner), then one
     // spare for each stoppable slot.
     for i in 0..n + CHURN_STOPPABLE {
         let slot = if i < n { i } else { i - n };
-        id += 1;
-        let mut w = Worker::new(ctx, id, all, true)?;
-        w.role = "churn";
-        let s = sh.clone();
         let policy = if rng.one_in(4) {
             normal(0)
         } else {
             fifo(rng.range(1, 40) as u32)
         };
-        let body = move || churn_worker(w, s, slot);
+        let spec = Spec::new(Place::Within(all), policy).measured("churn");
+        let s = sh.clone();
+        let step = move |w: &mut Worker| churn_step(w, &s, slot);
         if i < CHURN_STOPPABLE || i >= n {
-            let t = create(ctx, fmt!("ps_churn/{i}"), Place::Within(all), policy, body)?;
+            let t = roster.create_loop(fmt!("ps_churn/{i}"), spec, step)?;
             if i < n {
                 tasks.push(ARef::from(t.task()), GFP_KERNEL)?;
                 stoppable.push(Some(t), GFP_KERNEL)?;
@@ -1053,167 +905,106 @@ fn churn(ctx: &Arc<RunCtx>) -> Result<Outcome> {
                 spares.push(Some(t), GFP_KERNEL)?;
             }
         } else {
-            let place = Place::Within(all);
-            let task = roster.spawn(fmt!("ps_churn/{i}"), place, policy, MIN_ITERS, body)?;
+            let task = roster.spawn_loop(fmt!("ps_churn/{i}"), spec, step)?;
             tasks.push(task, GFP_KERNEL)?;
         }
     }
 
-    id += 1;
+    let spec = Spec::new(Place::Within(all), fifo(60)).min_iters(1);
     let churner = Churner {
-        w: Worker::new(ctx, id, all, false)?,
+        w: roster.worker(spec)?,
         sh: sh.clone(),
         tasks,
         stoppable,
         spares,
         stop_every_ns: (i64::from(ctx.duration_ms()) * 1_000_000 / 3).max(1),
     };
-    roster.spawn(
-        fmt!("ps_churner"),
-        Place::Within(all),
-        fifo(60),
-        1,
-        move || churner.run(),
-    )?;
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    let locks: KVec<&TestLock> = collect(sh.locks.iter().map(|l| &**l))?;
-    let mut out = Outcome::judge(threads, &total, stalled, &locks)?;
+    roster.spawn(fmt!("ps_churner"), spec, move || churner.run())?;
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
     out.diag("policy_changes", total.policy_changes)?;
     out.diag("dl_ebusy", total.dl_ebusy)?;
     out.diag("stopped_waiting", total.stopped_waiting)?;
+    out.diag("spares_unstarted", total.spares_unstarted)?;
     Ok(out)
 }
 
 /// reblock: per pair of CPUs `(a, b)`, owner A (FIFO 10, allowed on both, so pushable) holds M1
 /// most of the time and, while holding it, takes M2, which B (FIFO 15 on `b`, so A cannot
-/// starve it there) holds with long bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1 and a spinner (FIFO 20 on `a`)
-/// keeps A from running on `a` except as D's proxy; so a proxy-running A blocks on a second
-/// mutex (the latent pushable-list case).
+/// starve it there) holds with long bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1
+/// and a spinner (FIFO 20 on `a`) keeps A from running on `a` except as D's proxy; so a
+/// proxy-running A blocks on a second mutex (the latent pushable-list case).
 fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
-    let n = ncpus();
-    if n < 2 {
-        return Ok(Outcome::skip("needs at least 2 CPUs", None));
-    }
     let mut roster = Roster::new(ctx);
-    let mut locks = KVec::new();
-    let mut id = 0;
-    for pair in 0..n / 2 {
+    for pair in 0..ncpus() / 2 {
         let (a, b) = (2 * pair, 2 * pair + 1);
-        let both = 1u64 << a | 1 << b;
-        let m1 = TestLock::new_arc(0)?;
-        let m2 = TestLock::new_arc(1)?;
-        locks.push(m1.clone(), GFP_KERNEL)?;
-        locks.push(m2.clone(), GFP_KERNEL)?;
+        let m1 = roster.lock(0)?;
+        let m2 = roster.lock(1)?;
         let donor_waiting = Arc::new(Atomic::<bool>::new(false), GFP_KERNEL)?;
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, 1 << b, false)?;
         let l2 = m2.clone();
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_reblk_b/{pair}"),
-            Place::Bound(b),
-            fifo(PRIO_LOW + 5),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    let held = l2.acquire(&mut w);
-                    let us = w.rng.range(100, 500);
-                    if w.rng.one_in(4) {
-                        sleep_us(us);
-                    } else {
-                        w.work(us, &[&held]);
-                    }
-                    drop(held);
-                    w.check_cpu();
-                    w.st.iters += 1;
-                    let us = w.rng.range(50, 200);
+            Spec::new(Place::Bound(b), fifo(PRIO_LOW + 5)),
+            move |w| {
+                let held = l2.acquire(w);
+                let us = w.rng.range(100, 500);
+                if w.rng.one_in(4) {
                     sleep_us(us);
+                } else {
+                    w.work(us, &[&held]);
                 }
-                w.finish()
+                drop(held);
+                w.check_cpu();
+                w.st.iters += 1;
+                w.sleep_between(50, 200);
             },
         )?;
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, both, false)?;
         let (l1, l2, dw) = (m1.clone(), m2.clone(), donor_waiting.clone());
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_reblk_a/{pair}"),
-            Place::Bound(a),
-            fifo(PRIO_LOW),
-            MIN_ITERS,
-            move || {
-                if let Err(e) = set_own_affinity(both) {
-                    w.st.error(e);
+            Spec::new(Place::Widened(a, 1 << a | 1 << b), fifo(PRIO_LOW)),
+            move |w| {
+                let outer = l1.acquire(w);
+                w.work(50, &[&outer]);
+                let contended = l2.holder() != 0 && dw.load(Acquire);
+                let inner = l2.acquire(w);
+                if contended {
+                    w.st.reblocks += 1;
                 }
-                while w.running() {
-                    let outer = l1.acquire(&mut w);
-                    w.work(50, &[&outer]);
-                    let contended = l2.holder() != 0 && dw.load(Acquire);
-                    let inner = l2.acquire(&mut w);
-                    if contended {
-                        w.st.reblocks += 1;
-                    }
-                    w.work(50, &[&outer, &inner]);
-                    drop(inner);
-                    drop(outer);
-                    w.check_cpu();
-                    w.st.iters += 1;
-                }
-                w.finish()
+                w.work(50, &[&outer, &inner]);
+                drop(inner);
+                drop(outer);
+                w.check_cpu();
+                w.st.iters += 1;
             },
         )?;
 
         for i in 0..ctx.tpc {
-            id += 1;
-            let w = Worker::new(ctx, id, 1 << a, false)?;
-            roster.spawn(
+            roster.spawn_loop(
                 fmt!("ps_reblk_s/{pair}.{i}"),
-                Place::Bound(a),
-                fifo(PRIO_MID),
-                0,
-                move || {
-                    let mut w = w;
-                    while w.running() {
-                        let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
-                        w.spin_until(|| now_ns() > until);
-                        let us = w.rng.range(200, 1000);
-                        sleep_us(us);
-                        w.st.iters += 1;
-                    }
-                    w.finish()
+                Spec::new(Place::Bound(a), fifo(PRIO_MID)).min_iters(0),
+                |w| {
+                    let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
+                    w.spin_until(|| now_ns() > until);
+                    w.sleep_between(200, 1000);
+                    w.st.iters += 1;
                 },
             )?;
         }
 
-        id += 1;
-        let mut w = Worker::new(ctx, id, 1 << a, true)?;
-        w.role = "reblock_donor";
         let (l1, dw) = (m1.clone(), donor_waiting.clone());
-        roster.spawn(
+        roster.spawn_loop(
             fmt!("ps_reblk_d/{pair}"),
-            Place::Bound(a),
-            fifo(PRIO_HIGH),
-            MIN_ITERS,
-            move || {
-                while w.running() {
-                    let us = w.rng.range(200, 600);
-                    sleep_us(us);
-                    dw.store(true, Release);
-                    let held = l1.acquire(&mut w);
-                    dw.store(false, Release);
-                    w.check_cpu();
-                    drop(held);
-                    w.st.iters += 1;
-                }
-                w.finish()
+            Spec::new(Place::Bound(a), fifo(PRIO_HIGH)).measured("reblock_donor"),
+            move |w| {
+                w.sleep_between(200, 600);
+                w.donate_flagged(&l1, &dw);
+                w.st.iters += 1;
             },
         )?;
     }
-    let threads = id as usize;
-    let (total, stalled) = roster.run()?;
-    let refs: KVec<&TestLock> = collect(locks.iter().map(|l| &**l))?;
-    let mut out = Outcome::judge(threads, &total, stalled, &refs)?;
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
     out.diag("reblocks", total.reblocks)?;
     Ok(out)
 }
@@ -1224,96 +1015,57 @@ fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
 /// are on CPU0 but pushable. On CPU1 a FIFO 30 dropper works briefly and sleeps ~1 ms, so CPU1
 /// keeps dropping priority and pulling. Reports handoffs and how often A ran on CPU1.
 fn pushable(ctx: &Arc<RunCtx>) -> Result<Outcome> {
-    if ncpus() < 2 {
-        return Ok(Outcome::skip("needs at least 2 CPUs", None));
-    }
     const PAIR: u64 = 0b11;
-    let lock = TestLock::new_arc(0)?;
     let mut roster = Roster::new(ctx);
+    let lock = roster.lock(0)?;
 
-    let mut w = Worker::new(ctx, 1, PAIR, false)?;
     let l = lock.clone();
-    roster.spawn(
+    let mut last = 0;
+    roster.spawn_loop(
         fmt!("ps_push_a"),
-        Place::Bound(0),
-        fifo(PRIO_LOW),
-        MIN_ITERS,
-        move || {
-            if let Err(e) = set_own_affinity(PAIR) {
-                w.st.error(e);
-            }
-            let mut last = 0;
-            while w.running() {
-                let held = l.acquire(&mut w);
-                for _ in 0..4 {
-                    w.work(50, &[&held]);
-                    let cpu = w.check_cpu();
-                    if cpu == 1 {
-                        w.st.on_cpu1 += 1;
-                    }
-                    if cpu != last {
-                        w.st.migrations += 1;
-                        last = cpu;
-                    }
+        Spec::new(Place::Widened(0, PAIR), fifo(PRIO_LOW)),
+        move |w| {
+            let held = l.acquire(w);
+            for _ in 0..4 {
+                w.work(50, &[&held]);
+                let cpu = w.check_cpu();
+                if cpu == 1 {
+                    w.st.on_cpu1 += 1;
                 }
-                drop(held);
-                w.st.iters += 1;
+                if cpu != last {
+                    w.st.migrations += 1;
+                    last = cpu;
+                }
             }
-            w.finish()
+            drop(held);
+            w.st.iters += 1;
         },
     )?;
 
-    let mut w = Worker::new(ctx, 2, PAIR, true)?;
-    w.role = "push_donor";
     let l = lock.clone();
-    roster.spawn(
+    roster.spawn_loop(
         fmt!("ps_push_b"),
-        Place::Bound(0),
-        fifo(PRIO_MID),
-        MIN_ITERS,
-        move || {
-            if let Err(e) = set_own_affinity(PAIR) {
-                w.st.error(e);
-            }
-            while w.running() {
-                let held = l.acquire(&mut w);
-                w.check_cpu();
-                drop(held);
-                w.st.iters += 1;
-                sleep_us(200);
-            }
-            w.finish()
+        Spec::new(Place::Widened(0, PAIR), fifo(PRIO_MID)).measured("push_donor"),
+        move |w| {
+            w.donate(&l);
+            w.st.iters += 1;
+            sleep_us(200);
         },
     )?;
 
-    let mut w = Worker::new(ctx, 3, 1 << 1, false)?;
-    roster.spawn(
+    roster.spawn_loop(
         fmt!("ps_push_drop"),
-        Place::Bound(1),
-        fifo(PRIO_HIGH),
-        1,
-        move || {
-            while w.running() {
-                udelay(Delta::from_micros(100));
-                sleep_us(1000);
-                w.check_cpu();
-                w.st.iters += 1;
-            }
-            w.finish()
+        Spec::new(Place::Bound(1), fifo(PRIO_HIGH)).min_iters(1),
+        |w| {
+            udelay(Delta::from_micros(100));
+            sleep_us(1000);
+            w.check_cpu();
+            w.st.iters += 1;
         },
     )?;
 
-    let (total, stalled) = roster.run()?;
-    let mut out = Outcome::judge(3, &total, stalled, &[&lock])?;
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
     out.diag("owner_bursts_on_cpu1", total.on_cpu1)?;
     out.diag("owner_migrations", total.migrations)?;
     Ok(out)
-}
-
-fn collect<'a>(it: impl Iterator<Item = &'a TestLock>) -> Result<KVec<&'a TestLock>> {
-    let mut v = KVec::new();
-    for l in it {
-        v.push(l, GFP_KERNEL)?;
-    }
-    Ok(v)
 }
