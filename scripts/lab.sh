@@ -83,6 +83,8 @@ run() {
 }
 
 host_tests() {
+	# cargo runs in the sysroot: provision it first on a fresh machine.
+	"$LAB_ROOT/scripts/toolchain.sh" all || return
 	in_toolchain cargo test -q --offline --manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
 		--target-dir "$LABREPORT_TARGET"
 	if command -v shellcheck >/dev/null; then
