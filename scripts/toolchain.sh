@@ -44,6 +44,8 @@ make_tree() {
 		return 0
 	fi
 	rm -rf "$dest.tmp"
+	# mmdebstrap wants the parent of its target to exist (a fresh cache).
+	mkdir -p "$(dirname "$dest")"
 	run_step "mmdebstrap $(basename "$dest")" "$LOG_DIR/$(basename "$dest").log" \
 		mmdebstrap "$@" "$SUITE" "$dest.tmp" \
 		"deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-backports main"
