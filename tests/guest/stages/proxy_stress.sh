@@ -62,7 +62,7 @@ if [ "$mode" = expect-inversion ]; then
 	inv=$(sed -n 's/^# inversions: //p' "$D/results" | tail -n 1)
 	if [ "$rc" -eq 0 ] && grep -q '^ok 1 rt-inversion # XFAIL' "$D/results" &&
 		[ "${inv:-0}" -gt 0 ]; then
-		ktap_ok "run # XFAIL rt-inversion detected the inversion ($inv waits past the bound) with proxy exec off"
+		ktap_ok "run # XFAIL rt-inversion detected the inversion ($inv rounds in which a spinner ran while the waiter was blocked) with proxy exec off"
 	else
 		ktap_not_ok "run # rt-inversion did not detect the inversion (inversions=${inv:-none})"
 	fi
