@@ -38,6 +38,10 @@ fetch_deb() {
 commit_base() {
 	local dir=$1 label=$2
 	"${GIT[@]}" -C "$dir" init -q -b lab
+	# The import leaves ~90k loose objects; without this the first git am
+	# starts a repack of the whole tree in the middle of a build.
+	"${GIT[@]}" -C "$dir" config gc.auto 0
+	"${GIT[@]}" -C "$dir" config maintenance.auto false
 	"${GIT[@]}" -C "$dir" add -A -f
 	GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" \
 		"${GIT[@]}" -C "$dir" commit -q -m "Pristine base: $label"
