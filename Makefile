@@ -16,6 +16,11 @@ export ARCH VARIANT TOOLCHAIN SMP DEBUG PROXY_EXEC DURATION
 export KERNEL_SRC LAB_CACHE SYSROOT BOOT_TIMEOUT ACCEL MEM JOBS RESULTS LLVM_SUFFIX
 export LOCKTORTURE_SECS EXTRA_CMDLINE PLAN_RUN PLAN_TEST PLAN_AB PLAN_NOPROXY PLAN_SOAK
 
+# make bench: both arches unless ARCH= (or BENCH_ARCHES=) names them.
+BENCH_ARCHES ?= $(if $(filter file,$(origin ARCH)),x86_64 arm64,$(ARCH))
+export BENCH_ARCHES BENCH_RUNS BENCH_SEED BENCH_DURATION_MS BENCH_PUSHABLE_MS
+export BENCH_THREADS_PER_CPU BENCH_WAIT_BOUND_US BENCH_SCENARIOS
+
 LAB := scripts/lab.sh
 
 # GNU make reports every failed recipe as exit 2, so name the lab's own
@@ -26,7 +31,7 @@ rc=$$?; case $$rc in 0) ;; 1) what='test failure' ;; 2) what='infrastructure fai
 [ $$rc = 0 ] || echo "lab: exit code $$rc ($$what); make itself exits 2" >&2; exit $$rc
 endef
 
-.PHONY: help run test host-test toolchain source prepare check-series soak bench-pipeline clean distclean
+.PHONY: help run test host-test toolchain source prepare check-series soak bench bench-pipeline clean distclean
 
 help:
 	@echo 'proxy-exec lab'
@@ -39,6 +44,8 @@ help:
 	@echo '  make prepare     patch, configure and build ARCH/VARIANT, and its initramfs'
 	@echo '  make check-series  checkpatch --strict, git am and an ARCH build after each patch'
 	@echo '  make soak        long run (DURATION=30m) of the stress module and locktorture'
+	@echo '  make bench       stock vs patched vs proxy exec off: BENCH_RUNS=5 boots each, interleaved,'
+	@echo '                   on x86_64 and arm64 (or ARCH=); report in results/bench-<time>/bench.md'
 	@echo '  make bench-pipeline  print stage times (toolchain, source, builds, boot)'
 	@echo '  make clean       remove results/ and the build trees (keeps sysroot and source)'
 	@echo '  make distclean   also remove the whole cache ($$LAB_CACHE)'
@@ -46,6 +53,8 @@ help:
 	@echo 'Variables: ARCH=x86_64|arm64  VARIANT=patched|stock  DEBUG=0|1  PROXY_EXEC=1|0'
 	@echo '  SMP=4  MEM=1024  BOOT_TIMEOUT=900  ACCEL=tcg|auto|kvm  TOOLCHAIN=sysroot|host'
 	@echo '  KERNEL_SRC=/path/to/linux  LAB_CACHE=~/.cache/proxy-exec-lab  JOBS=N'
+	@echo '  bench: BENCH_ARCHES="x86_64 arm64"  BENCH_RUNS=5  BENCH_SEED=1  BENCH_DURATION_MS=2000'
+	@echo '         BENCH_PUSHABLE_MS=2000  BENCH_THREADS_PER_CPU=1  BENCH_SCENARIOS=a,b,...'
 	@echo 'Exit codes: 0 pass, 1 test failure, 2 infrastructure or incomplete run, 3 panic or splat.'
 
 run:
@@ -71,6 +80,9 @@ check-series:
 
 soak:
 	@$(LAB) soak $(ARCH) $(VARIANT); $(lab_exit)
+
+bench:
+	@scripts/bench.sh; $(lab_exit)
 
 bench-pipeline:
 	@scripts/bench-pipeline.sh

@@ -15,17 +15,8 @@ RESULTS=${RESULTS:-$LAB_ROOT/results}
 # QEMU and labreport run in the sysroot and write into the run folder.
 mkdir -p "$RESULTS"
 export LAB_BINDS="$RESULTS=$RESULTS"
-LABREPORT_TARGET=$LAB_CACHE/labreport-target
-
 # Host stage records for the report: "name=STATUS:secs".
 host_stages=()
-
-labreport() {
-	in_toolchain cargo build -q --release --offline \
-		--manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
-		--target-dir "$LABREPORT_TARGET" >&2
-	in_toolchain "$LABREPORT_TARGET/release/labreport" "$@"
-}
 
 # prepare ARCH VARIANT: everything up to a bootable build; prints BUILD_DIR.
 prepare() {

@@ -95,6 +95,18 @@ in_toolchain() {
 		-- "$@"
 }
 
+# labreport ARGS: the lab's report tool (tools/labreport), built in the
+# sysroot on first use and run there.
+# Per checkout: cargo does not rebuild when only the checkout moves, and the
+# CLI tests would then run a binary built from another checkout.
+LABREPORT_TARGET=$LAB_ROOT/tools/labreport/target
+labreport() {
+	in_toolchain cargo build -q --release --offline \
+		--manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
+		--target-dir "$LABREPORT_TARGET" >&2
+	in_toolchain "$LABREPORT_TARGET/release/labreport" "$@"
+}
+
 # LLVM suffix of the sysroot's clang ("-19"); empty for a host toolchain
 # that provides plain clang.
 llvm_suffix() {

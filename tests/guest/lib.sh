@@ -36,4 +36,28 @@ splats_since() {
 	dmesg | tail -n +"$(($1 + 1))" | grep -E "$SPLAT" | head -n 5
 }
 
+# Scheduler debugfs files of the A/B stages (pushable, bench).
+PROXY_STATS=/sys/kernel/debug/sched/proxy_stats
+SCHED_FEATURES=/sys/kernel/debug/sched/features
+
+# sched_feat_set FEAT: set a scheduler feature (NAME or NO_NAME); true if
+# it took.
+sched_feat_set() {
+	echo "$1" >"$SCHED_FEATURES" && grep -qw -- "$1" "$SCHED_FEATURES"
+}
+
+# sched_feat_get NAME: NAME or NO_NAME, as set now (to restore it later).
+sched_feat_get() {
+	if grep -qw "NO_$1" "$SCHED_FEATURES"; then echo "NO_$1"; else echo "$1"; fi
+}
+
+# proxy_stats_reset: zero the proxy_stats counters; false without them
+# (CONFIG_SCHED_PROXY_STATS).
+proxy_stats_reset() {
+	[ -r "$PROXY_STATS" ] && echo 0 >"$PROXY_STATS"
+}
+
+# ctxt_count: context switches since boot, all CPUs (/proc/stat).
+ctxt_count() { sed -n 's/^ctxt //p' /proc/stat; }
+
 ktap_exit() { exit "$KTAP_FAILED"; }

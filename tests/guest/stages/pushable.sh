@@ -32,8 +32,6 @@
 # shellcheck source=tests/guest/lib.sh
 . /lab/lib.sh
 
-STATS=/sys/kernel/debug/sched/proxy_stats
-FEAT=/sys/kernel/debug/sched/features
 D=/sys/kernel/debug/proxy_stress
 MODES="NO_RT_PUSH_IPI RT_PUSH_IPI"
 PLAN=14
@@ -77,12 +75,12 @@ else
 fi
 
 # The interface: present, reset by 0, anything else rejected.
-if [ -r "$STATS" ] && echo 0 >"$STATS" && ! echo 1 >"$STATS" 2>/dev/null &&
-	[ "$(grep -c '^cpu[0-9]' "$STATS")" -ge 2 ] && grep -q '^total ' "$STATS"; then
+if proxy_stats_reset && ! echo 1 >"$PROXY_STATS" 2>/dev/null &&
+	[ "$(grep -c '^cpu[0-9]' "$PROXY_STATS")" -ge 2 ] && grep -q '^total ' "$PROXY_STATS"; then
 	ktap_ok "proxy-stats-interface"
 else
 	ktap_not_ok "proxy-stats-interface"
-	skip_rest "no usable $STATS (CONFIG_SCHED_PROXY_STATS)"
+	skip_rest "no usable $PROXY_STATS (CONFIG_SCHED_PROXY_STATS)"
 fi
 
 # Load the module with our run time; reload if an earlier stage left it.
@@ -94,22 +92,21 @@ else
 	skip_rest "proxy_stress or its $D/run is missing"
 fi
 
-feat_saved=RT_PUSH_IPI
-grep -qw NO_RT_PUSH_IPI "$FEAT" && feat_saved=NO_RT_PUSH_IPI
+feat_saved=$(sched_feat_get RT_PUSH_IPI)
 snap=/tmp/proxy_stats.$$
 
 for mode in $MODES; do
-	if echo "$mode" >"$FEAT" && grep -qw -- "$mode" "$FEAT"; then
+	if sched_feat_set "$mode"; then
 		ktap_ok "$mode-feature-set"
 	else
 		ktap_not_ok "$mode-feature-set"
 	fi
 
 	dmesg_before=$(dmesg_mark)
-	echo 0 >"$STATS"
+	proxy_stats_reset
 	rc=0
 	timeout "$run_timeout" sh -c "echo pushable >$D/run" || rc=$?
-	cat "$STATS" >"$snap"
+	cat "$PROXY_STATS" >"$snap"
 	sed "s/^/$mode: /" "$snap" | while IFS= read -r l; do ktap_diag "$l"; done
 	# The module's own KTAP (its invariants, proxy_exec), nested.
 	sed 's/^/    /' "$D/results"
@@ -129,7 +126,7 @@ for mode in $MODES; do
 	oncpu=$(counter oncpu_skip)
 	if [ -z "$ticks" ] || [ -z "$pull_futile" ] || [ -z "$push_ipi" ] ||
 		[ -z "$push_futile" ] || [ -z "$oncpu" ]; then
-		ktap_diag "$mode: unparsable $STATS"
+		ktap_diag "$mode: unparsable $PROXY_STATS"
 		ticks=-1 pull_futile=-1 push_ipi=-1 push_futile=-1 oncpu=-1
 	fi
 
@@ -153,7 +150,7 @@ for mode in $MODES; do
 	fi
 done
 
-echo "$feat_saved" >"$FEAT"
+sched_feat_set "$feat_saved"
 rm -f "$snap"
 modprobe -r proxy_stress
 ktap_exit

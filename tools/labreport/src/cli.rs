@@ -8,15 +8,24 @@ usage: labreport console --log FILE --out FILE [--timed-out] [--qemu-rc N]
                          [--allow-splat SUBSTRING]... [--meta KEY=VALUE]...
                          [--host-stage NAME=STATUS[:SECS]]...
        labreport summary --out FILE RESULT.json...
+       labreport bench --out-dir DIR [--baseline CONFIG] [--meta KEY=VALUE]...
+                       [--note TEXT]... [CONFIG=]RESULT.json...
 
 console  reads a guest's serial console log, writes a JSON report and
          prints a summary
 summary  merges reports written by 'console'
+bench    aggregates the figures of 'make bench' runs (the guest's bench
+         stage) per configuration; writes DIR/bench.md, DIR/bench.json and
+         DIR/plots/*.svg and prints the differences beyond the spread
 
 --allow-splat  a kernel splat whose line contains SUBSTRING is listed but
                does not affect the verdict
 --host-stage   a stage run on the host (STATUS: PASS, FAIL, SKIP or
                INCOMPLETE), listed before the guest's stages
+--baseline     the configuration the others are divided by (stock)
+--note         a warning for the bench report
+CONFIG=        names a result's configuration; without it the result's
+               meta names it (variant, or noproxy with proxy_exec=0)
 
 exit status: 0 pass, 1 test failure, 2 infrastructure problem or incomplete
 run (also for errors of labreport itself), 3 kernel panic or splat
@@ -27,6 +36,7 @@ pub enum Command {
     Help,
     Console(ConsoleArgs),
     Summary(SummaryArgs),
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, PartialEq)]
@@ -42,6 +52,16 @@ pub struct SummaryArgs {
     pub results: Vec<PathBuf>,
 }
 
+#[derive(Debug, PartialEq)]
+pub struct BenchArgs {
+    pub out_dir: PathBuf,
+    pub baseline: String,
+    pub meta: Vec<(String, String)>,
+    pub notes: Vec<String>,
+    /// Result files, each with the configuration named on the command line.
+    pub results: Vec<(Option<String>, PathBuf)>,
+}
+
 pub fn parse(args: &[String]) -> Result<Command, String> {
     let Some((command, args)) = args.split_first() else {
         return Err("missing command".into());
@@ -50,6 +70,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "console" => parse_console(args).map(Command::Console),
         "summary" => parse_summary(args).map(Command::Summary),
+        "bench" => parse_bench(args).map(Command::Bench),
         _ => Err(format!("unknown command '{command}'")),
     }
 }
@@ -116,6 +137,46 @@ fn parse_summary(args: &[String]) -> Result<SummaryArgs, String> {
         out: out.ok_or("summary: --out is required")?,
         results,
     })
+}
+
+fn parse_bench(args: &[String]) -> Result<BenchArgs, String> {
+    let mut out_dir = None;
+    let mut bench = BenchArgs {
+        out_dir: PathBuf::new(),
+        baseline: "stock".into(),
+        meta: Vec::new(),
+        notes: Vec::new(),
+        results: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out-dir" => out_dir = Some(PathBuf::from(value(arg, &mut args)?)),
+            "--baseline" => bench.baseline = value(arg, &mut args)?.to_string(),
+            "--meta" => {
+                let (key, val) = parse_meta(value(arg, &mut args)?)?;
+                bench.meta.retain(|(k, _)| *k != key);
+                bench.meta.push((key, val));
+            }
+            "--note" => bench.notes.push(value(arg, &mut args)?.to_string()),
+            _ if arg.starts_with('-') => return Err(format!("unknown option '{arg}'")),
+            // "stock=dir/result.json"; a '/' before the '=' is part of a path.
+            _ => bench.results.push(match arg.split_once('=') {
+                Some((config, path)) if !config.is_empty() && !config.contains('/') => {
+                    (Some(config.to_string()), PathBuf::from(path))
+                }
+                _ => (None, PathBuf::from(arg)),
+            }),
+        }
+    }
+    if bench.results.is_empty() {
+        return Err("bench: no result files given".into());
+    }
+    if bench.baseline.is_empty() {
+        return Err("bench: --baseline must not be empty".into());
+    }
+    bench.out_dir = out_dir.ok_or("bench: --out-dir is required")?;
+    Ok(bench)
 }
 
 fn parse_meta(spec: &str) -> Result<(String, String), String> {
@@ -199,6 +260,31 @@ mod tests {
     }
 
     #[test]
+    fn bench_with_labels_and_options() {
+        let parsed = parse(&args(
+            "bench stock=a/result.json --out-dir out --meta seed=1 b/x=1/result.json \
+             --baseline patched --note slow c.json --meta seed=2",
+        ))
+        .unwrap();
+        let expected = BenchArgs {
+            out_dir: "out".into(),
+            baseline: "patched".into(),
+            meta: vec![("seed".into(), "2".into())],
+            notes: vec!["slow".into()],
+            results: vec![
+                (Some("stock".into()), "a/result.json".into()),
+                (None, "b/x=1/result.json".into()),
+                (None, "c.json".into()),
+            ],
+        };
+        assert_eq!(parsed, Command::Bench(expected));
+        let Command::Bench(defaults) = parse(&args("bench --out-dir o r.json")).unwrap() else {
+            panic!("not bench");
+        };
+        assert_eq!(defaults.baseline, "stock");
+    }
+
+    #[test]
     fn help() {
         assert_eq!(parse(&args("--help")), Ok(Command::Help));
         assert_eq!(parse(&args("help")), Ok(Command::Help));
@@ -237,5 +323,16 @@ mod tests {
         );
         assert_eq!(error("summary a.json"), "summary: --out is required");
         assert_eq!(error("summary -x a.json"), "unknown option '-x'");
+        assert_eq!(error("bench --out-dir o"), "bench: no result files given");
+        assert_eq!(error("bench r.json"), "bench: --out-dir is required");
+        assert_eq!(error("bench --note"), "--note needs a value");
+        assert_eq!(error("bench --bogus r.json"), "unknown option '--bogus'");
+        let empty: Vec<String> = ["bench", "--out-dir", "o", "--baseline", "", "r.json"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            parse(&empty).unwrap_err(),
+            "bench: --baseline must not be empty"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! verdict, a JSON report and a short human summary, and merges several
 //! such reports into one.
 
+pub mod bench;
 pub mod cli;
 pub mod console;
 pub mod json;

@@ -1,3 +1,4 @@
+use labreport::bench;
 use labreport::cli::{self, Command};
 use labreport::json::Value;
 use labreport::report::{self, Verdict};
@@ -40,6 +41,18 @@ fn run(args: &[String]) -> Result<u8, String> {
             write_json(&args.out, &summary.to_json())?;
             print!("{}", summary.table());
             Ok(summary.verdict.exit_code())
+        }
+        Command::Bench(args) => {
+            let runs = args
+                .results
+                .iter()
+                .map(|(config, path)| bench::Run::load(config.as_deref(), path))
+                .collect();
+            let bench = bench::aggregate(runs, &args.baseline, args.meta, args.notes);
+            bench.write(&args.out_dir)?;
+            print!("{}", bench.summary());
+            println!("bench report: {}", args.out_dir.join("bench.md").display());
+            Ok(bench.verdict.exit_code())
         }
     }
 }

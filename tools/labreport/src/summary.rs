@@ -35,16 +35,7 @@ impl Run {
     }
 
     fn from_json(file: &str, value: &Value) -> Result<Run, String> {
-        let exit_code = value
-            .get("exit_code")
-            .and_then(Value::as_f64)
-            .ok_or("no exit_code: not a labreport console result")?;
-        let verdict = (0.0..=3.0)
-            .contains(&exit_code)
-            .then(|| Verdict::from_exit_code(exit_code as u8))
-            .flatten()
-            .filter(|verdict| f64::from(verdict.exit_code()) == exit_code)
-            .ok_or_else(|| format!("invalid exit_code {exit_code}"))?;
+        let verdict = verdict_from_json(value)?;
         let totals = value
             .get("totals")
             .and_then(report::counts_from_json)
@@ -85,6 +76,21 @@ impl Run {
             ("error", self.error.as_deref().into()),
         ])
     }
+}
+
+/// The verdict of a result file written by `labreport console`, from its
+/// exit_code.
+pub fn verdict_from_json(value: &Value) -> Result<Verdict, String> {
+    let exit_code = value
+        .get("exit_code")
+        .and_then(Value::as_f64)
+        .ok_or("no exit_code: not a labreport console result")?;
+    (0.0..=3.0)
+        .contains(&exit_code)
+        .then(|| Verdict::from_exit_code(exit_code as u8))
+        .flatten()
+        .filter(|verdict| f64::from(verdict.exit_code()) == exit_code)
+        .ok_or_else(|| format!("invalid exit_code {exit_code}"))
 }
 
 #[derive(Debug, PartialEq)]

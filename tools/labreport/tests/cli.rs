@@ -377,3 +377,133 @@ fn invalid_utf8_in_console_is_tolerated() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// A console log of one bench boot, as tests/guest/stages/bench.sh prints
+/// it; `handoffs` and `ipis` are the figures that vary between runs.
+fn bench_console(handoffs: f64, ipis: u64, proxy_exec: u8) -> String {
+    format!(
+        "[    0.000000] Linux version 7.2.11\n\
+         LAB: boot-to-init uptime=1.20\n\
+         LAB: stage-begin bench\n\
+         KTAP version 1\n\
+         1..5\n\
+         # bench_seed: 1\n\
+         # bench_duration_ms: 2000\n\
+         ok 1 load\n\
+         # scenario: chain\n\
+         # seed: 1\n\
+         # proxy_exec: {proxy_exec}\n\
+         # handoffs: {}\n\
+         # handoffs_per_s: {handoffs}\n\
+         # wait_p50_us: 40\n\
+         # worst_wait_by: chain_donor cpu1\n\
+         # ctxt: 5000\n\
+         # module_result: PASS\n\
+         [   12.000000] proxy_stress: chain: ok: iterations 10\n\
+         ok 2 chain\n\
+         # scenario: pushable\n\
+         # rt_push_ipi: {ipis}\n\
+         # dl_pull: 0\n\
+         # owner_migrations: 3\n\
+         # module_result: PASS\n\
+         ok 3 pushable-RT_PUSH_IPI\n\
+         ok 4 no-kernel-warnings\n\
+         ok 5 unload\n\
+         LAB: stage-end bench rc=0 secs=12.50\n\
+         LAB: plan-done\n",
+        handoffs * 2.0
+    )
+}
+
+#[test]
+fn bench_aggregates_console_results() {
+    let dir = out_path("bench");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut inputs = Vec::new();
+    for i in 0..3u32 {
+        let i = f64::from(i);
+        for (config, variant, proxy, handoffs, ipis) in [
+            ("stock", "stock", "1", 100.0 + i, 900 + i as u64),
+            ("patched", "patched", "1", 101.0 - i, i as u64),
+            ("noproxy", "patched", "0", 50.0 + i, 0),
+        ] {
+            let name = format!("x86_64-{i}-{config}");
+            let log = dir.join(format!("{name}.log"));
+            let result = dir.join(format!("{name}.json"));
+            let proxy_exec = u8::from(proxy == "1");
+            std::fs::write(&log, bench_console(handoffs, ipis, proxy_exec)).unwrap();
+            let run = labreport(&[
+                "console",
+                "--log",
+                log.to_str().unwrap(),
+                "--out",
+                result.to_str().unwrap(),
+                "--meta",
+                "arch=x86_64",
+                "--meta",
+                &format!("variant={variant}"),
+                "--meta",
+                &format!("proxy_exec={proxy}"),
+            ]);
+            assert_eq!(run.code, 0, "{}", run.stdout);
+            inputs.push(result.to_str().unwrap().to_string());
+        }
+    }
+    // One unreadable result: reported, and the exit code says INFRA.
+    inputs.push("stock=/nonexistent/result.json".into());
+
+    let out = dir.join("report");
+    let mut args = vec![
+        "bench",
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--meta",
+        "seed=1",
+    ];
+    args.extend(inputs.iter().map(String::as_str));
+    let run = labreport(&args);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "x86_64 chain handoffs_per_s: noproxy/stock = 0.50 \
+             (noproxy 51 (50–52) vs stock 101 (100–102))"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("INFRA ? stock: /nonexistent/result.json"));
+    assert!(run.stdout.ends_with(&format!(
+        "verdict: INFRA (exit 2)\nbench report: {}\n",
+        out.join("bench.md").display()
+    )));
+
+    let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
+    assert!(md.contains(
+        "| handoffs_per_s | 101 (100–102) | 100 (99–101) | 51 (50–52) | 0.99 | **0.50** |"
+    ));
+    assert!(
+        md.contains("| rt_push_ipi | 901 (900–902) | 1 (0–2) | 0 (0–0) | **0.0011** | **0.00** |")
+    );
+    assert!(md.contains("Zero in every run of every configuration: dl_pull."));
+    assert!(md.contains("- seed: 1\n- bench_seed: 1\n- bench_duration_ms: 2000\n"));
+
+    let json = read_json(&out.join("bench.json"));
+    assert_eq!(num_at(&json, "exit_code"), 2.0);
+    assert_eq!(array_at(&json, "runs").len(), 10);
+    let arch = &array_at(&json, "arches")[0];
+    assert_eq!(str_at(arch, "arch"), "x86_64");
+    let configs: Vec<_> = array_at(arch, "configs")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(configs, ["stock", "patched", "noproxy"]);
+
+    for test in ["chain", "pushable-RT_PUSH_IPI"] {
+        let svg = std::fs::read_to_string(out.join(format!("plots/x86_64-{test}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg "), "{svg}");
+        assert!(svg.ends_with("</svg>\n"));
+    }
+}
