@@ -137,12 +137,15 @@ impl Outcome {
         out.diag("wait_max_us", total.waits.max())?;
         out.diag("wait_samples", total.waits.count())?;
         out.diag("noise_max_us", total.noise_max_us)?;
-        out.diag(
-            "wait_bound_eff_us",
-            total
-                .bound_us
-                .saturating_add(total.noise_max_us.saturating_mul(2)),
-        )?;
+        // Scenarios without a bound (churn) have no effective bound to print.
+        if total.bound_us != u64::MAX {
+            out.diag(
+                "wait_bound_eff_us",
+                total
+                    .bound_us
+                    .saturating_add(total.noise_max_us.saturating_mul(2)),
+            )?;
+        }
         out.diag("over_bound", total.over_bound)?;
         out.diag("mutex_violations", run.exclusion)?;
         out.diag("cpu_violations", total.cpu_violations)?;
