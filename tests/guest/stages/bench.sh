@@ -39,7 +39,7 @@ duration_ms=$(lab_param bench_duration_ms 2000)
 pushable_ms=$(lab_param bench_pushable_ms 2000)
 threads=$(lab_param bench_threads_per_cpu 1)
 wait_bound_us=$(lab_param bench_wait_bound_us 100000)
-scenarios=$(lab_param bench_scenarios rt-inversion,dl-donor,chain,cross-cpu,owner-moves,churn,reblock)
+scenarios=$(lab_param bench_scenarios rt-inversion,dl-donor,chain,cross-cpu,owner-moves,reblock)
 scenarios=$(echo "$scenarios" | tr ',' ' ')
 snap=/tmp/bench_stats.$$
 
