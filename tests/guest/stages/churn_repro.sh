@@ -14,6 +14,7 @@ T=/sys/kernel/debug/tracing
 rounds=$(lab_param churn_rounds 30)
 round_secs=$(lab_param churn_round_secs 90)
 duration_ms=$(lab_param proxy_stress_duration_ms 1500)
+rc_file=/tmp/churn_repro.rc
 
 # This stage detects the hang itself and prints the evidence; a panic from
 # the hung-task detector would cut that short.
@@ -39,24 +40,37 @@ d_state_threads() {
 	done
 }
 
-# report_hang: the evidence for every thread stuck in D state.
+# trace_ts LINE...: the timestamp (seconds) of each trace line on stdin.
+trace_ts() { sed -n 's/.* \([0-9][0-9]*\.[0-9]*\): .*/\1/p'; }
+
+# report_hang: the evidence for every thread stuck in D state: its stack;
+# with tracing, its own last events, then every lock and wakeup event from
+# just before the first stuck thread blocked to the end, which shows who
+# took and released the mutexes it waits on and whom they woke instead.
 report_hang() {
-	tracing=0
+	tracing=0 since=
 	[ -r "$T/trace" ] && echo 0 >"$T/tracing_on" && tracing=1
 	for pid in $(d_state_threads); do
 		ktap_diag "stuck: pid $pid $(cat "/proc/$pid/comm") wchan $(cat "/proc/$pid/wchan")"
 		sed 's/^/# stack: /' "/proc/$pid/stack"
 		[ "$tracing" = 1 ] || continue
-		# The last 60 events that name the thread (as task, waker or wakee).
-		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 60 | sed 's/^/# trace: /'
-		# The mutex it waits on: its last contention_begin; then every
-		# thread's contention on that lock.
-		lock=$(grep -E -- "-$pid +\[.*contention_begin:" "$T/trace" | tail -n 1 |
-			sed -n 's/.*contention_begin: \(0x[0-9a-f]*\).*/\1/p')
-		[ -n "$lock" ] || continue
-		ktap_diag "mutex $lock: its last 40 contention events"
-		grep -F -- "$lock" "$T/trace" | tail -n 40 | sed 's/^/# trace: /'
+		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 30 | sed 's/^/# trace: /'
+		# When it blocked for the last time: its last contention_begin.
+		t=$(grep -E -- "-$pid +\[.*contention_begin:" "$T/trace" | tail -n 1 | trace_ts)
+		if [ -n "$t" ] && { [ -z "$since" ] || [ "$(echo "$t $since" | awk '{ print ($1 < $2) }')" = 1 ]; }; then
+			since=$t
+		fi
 	done
+	[ -n "$since" ] || return 0
+	ktap_diag "lock and wakeup events from 0.1 s before $since s to the end:"
+	grep -E 'contention_|sched_waking|sched_kthread_stop|prev_state=D' "$T/trace" |
+		grep -vE 'prev_comm=ps_probe|sched_waking: comm=ps_probe' |
+		awk -v t0="$since" '{
+			if (match($0, /[0-9]+\.[0-9]+: /)) {
+				ts = substr($0, RSTART, RLENGTH - 2) + 0
+				if (ts >= t0 - 0.1) print "# trace: " $0
+			}
+		}'
 }
 
 ktap_begin 2
@@ -73,20 +87,25 @@ ktap_ok "load"
 hung=0 failed=0 done_rounds=0
 while [ "$done_rounds" -lt "$rounds" ]; do
 	done_rounds=$((done_rounds + 1))
-	echo churn >"$D/run" &
-	writer=$!
+	# The write returns when the round is over; its status lands in $rc_file.
+	# (kill -0 cannot tell: a finished writer stays a zombie until waited.)
+	rm -f "$rc_file"
+	(
+		if echo churn >"$D/run"; then echo 0; else echo 1; fi >"$rc_file"
+	) &
 	waited=0
-	while kill -0 "$writer" 2>/dev/null && [ "$waited" -lt "$round_secs" ]; do
+	while [ ! -s "$rc_file" ] && [ "$waited" -lt "$round_secs" ]; do
 		sleep 1
 		waited=$((waited + 1))
 	done
-	if kill -0 "$writer" 2>/dev/null; then
+	if [ ! -s "$rc_file" ]; then
 		ktap_diag "round $done_rounds: not finished after $round_secs s"
 		report_hang
 		hung=1
 		break
 	fi
-	wait "$writer" || failed=$((failed + 1))
+	wait
+	[ "$(cat "$rc_file")" = 0 ] || failed=$((failed + 1))
 	grep -q '^not ok' "$D/results" && failed=$((failed + 1))
 	ktap_diag "round $done_rounds: ${waited}s, $(grep -E '^ *# (iterations|wait_max_us|stopped_waiting):' "$D/results" | tr -d '#' | tr '\n' ' ')"
 done
