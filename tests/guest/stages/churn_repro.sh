@@ -32,11 +32,15 @@ trace_start() {
 	echo 1 >"$T/tracing_on"
 }
 
-# d_state_threads: PIDs of proxy_stress threads (ps_*) in D state.
-d_state_threads() {
+# stuck_threads: PIDs of proxy_stress threads (ps_*) that are blocked (D) or
+# runnable (R) after the round should have ended; each is listed with its
+# state. Runnable ones would be starved rather than blocked.
+stuck_threads() {
 	for s in /proc/[0-9]*/stat; do
 		read -r pid comm state _ <"$s" 2>/dev/null || continue
-		case $comm:$state in "(ps_"*"):D") echo "$pid" ;; esac
+		case $comm in "(ps_"*) ;; *) continue ;; esac
+		echo "# thread: $pid $comm $state" >&2
+		case $state in D | R) echo "$pid" ;; esac
 	done
 }
 
@@ -50,8 +54,8 @@ trace_ts() { sed -n 's/.* \([0-9][0-9]*\.[0-9]*\): .*/\1/p'; }
 report_hang() {
 	tracing=0 since=
 	[ -r "$T/trace" ] && echo 0 >"$T/tracing_on" && tracing=1
-	for pid in $(d_state_threads); do
-		ktap_diag "stuck: pid $pid $(cat "/proc/$pid/comm") wchan $(cat "/proc/$pid/wchan")"
+	for pid in $(stuck_threads); do
+		ktap_diag "stuck: pid $pid $(cat "/proc/$pid/comm") state $(cut -d" " -f3 "/proc/$pid/stat") wchan $(cat "/proc/$pid/wchan")"
 		sed 's/^/# stack: /' "/proc/$pid/stack"
 		[ "$tracing" = 1 ] || continue
 		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 30 | sed 's/^/# trace: /'
