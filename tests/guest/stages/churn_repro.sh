@@ -2,9 +2,9 @@
 # Reproducer for the churn hang (README, Status): runs proxy_stress's churn
 # scenario lab.churn_rounds times (default 30) and, when a round does not
 # finish within lab.churn_round_secs (default 90), prints what the kernel
-# knows about each proxy_stress thread still in D state: its stack and, when
-# the kernel has event tracing (DEBUG=1), the sched and lock events that
-# involve it and the mutex it waits on.
+# knows about each proxy_stress thread still blocked (D) or runnable (R):
+# its stack and, when the kernel has event tracing (DEBUG=1), its own last
+# sched and lock events, then all lock and wakeup events around the hang.
 #   PLAN_RUN=churn_repro DEBUG=1 SMP=4 make run
 # shellcheck source=tests/guest/lib.sh
 . /lab/lib.sh
