@@ -48,6 +48,20 @@ commit or discard them (or remove $tree)"
 		printf '%s\n' "$tree"
 		exit 0
 	fi
+	# Resetting to the base and applying again gives every patched file a
+	# new mtime, and one patched header (include/linux/sched.h) then
+	# rebuilds the whole kernel. Keep the mtime of each file that comes out
+	# with the same content, so that only what really changed is rebuilt.
+	kept=$(mktemp -d)
+	trap 'rm -rf "$kept"' EXIT
+	git -C "$tree" diff --name-only -z lab-base HEAD >"$kept/paths"
+	i=0
+	while IFS= read -r -d '' p; do
+		[ -f "$tree/$p" ] || continue
+		i=$((i + 1))
+		printf '%s\0%s\0' "$p" "$(git -C "$tree" rev-parse "HEAD:$p")" >>"$kept/blobs"
+		touch -r "$tree/$p" "$kept/$i"
+	done <"$kept/paths"
 	git -C "$tree" checkout -q --detach lab-base
 else
 	git -C "$base" worktree prune
@@ -68,5 +82,17 @@ for f in "${files[@]}"; do
 	fi
 	log "applied $(basename "$f")"
 done
+# restore_mtimes: the old mtime back on each file whose content is unchanged.
+restore_mtimes() {
+	local i=0 p blob
+	[ -f "$kept/blobs" ] || return 0
+	while IFS= read -r -d '' p && IFS= read -r -d '' blob; do
+		i=$((i + 1))
+		if [ "$(git -C "$tree" rev-parse -q --verify "HEAD:$p" 2>/dev/null)" = "$blob" ]; then
+			touch -r "$kept/$i" "$tree/$p"
+		fi
+	done <"$kept/blobs"
+}
+[ -z "${kept:-}" ] || restore_mtimes
 printf '%s' "$want" >"$stamp"
 printf '%s\n' "$tree"
