@@ -12,11 +12,13 @@ arch_setup() {
 	export KARCH KIMAGE_TARGET KIMAGE
 }
 
-# build_name ARCH VARIANT: build directory name, e.g. arm64-patched-debug.
+# build_name ARCH VARIANT: build directory name, e.g. arm64-patched-debug,
+# or x86_64-patched-user-0123456789ab for a KERNEL_SRC tree.
 build_name() {
 	case $2 in
 	stock | patched | series) ;;
 	*) die "unknown VARIANT '$2' (use stock or patched)" ;;
 	esac
-	printf '%s-%s%s' "$1" "$2" "$([ "${DEBUG:-0}" = 1 ] && echo -debug)"
+	printf '%s-%s%s%s' "$1" "$2" "$([ "${DEBUG:-0}" = 1 ] && echo -debug)" \
+		"$([ -n "${KERNEL_SRC:-}" ] && echo "-user-$(user_tree_id)")"
 }

@@ -107,6 +107,17 @@ labreport() {
 	in_toolchain "$LABREPORT_TARGET/release/labreport" "$@"
 }
 
+# user_tree_id: short id of the real path of KERNEL_SRC. The imported
+# clone (source.sh) and the build directories (build_name) carry it, so
+# that two trees never share a build directory: in the sysroot every tree
+# is bound at the same path, and make would keep objects built from the
+# other tree whenever their sources are older.
+user_tree_id() {
+	local src
+	src=$(cd "$KERNEL_SRC" 2>/dev/null && pwd) || src=$KERNEL_SRC
+	printf '%s' "$src" | sha256sum | cut -c1-12
+}
+
 # LLVM suffix of the sysroot's clang ("-19"); empty for a host toolchain
 # that provides plain clang.
 llvm_suffix() {

@@ -69,27 +69,37 @@ import_debian() {
 	printf '%s' "$repo"
 }
 
-# A user tree is cloned (shared objects) at its HEAD, or imported when it
-# is not a git tree; the user's tree itself is never modified.
+# A git tree is cloned (shared objects) at its HEAD, and follows its HEAD on
+# later runs; a tree that is not a git tree is imported once. The user's tree
+# itself is never modified.
 import_user() {
-	local src id repo
+	local src id repo head
 	src=$(cd "$KERNEL_SRC" 2>/dev/null && pwd) || die "KERNEL_SRC=$KERNEL_SRC is not a directory"
 	{ [ -f "$src/Makefile" ] && [ -d "$src/kernel/sched" ]; } || die "KERNEL_SRC=$src does not look like a Linux tree"
-	id=$(printf '%s' "$src" | sha256sum | cut -c1-12)
+	id=$(user_tree_id)
 	repo=$LAB_CACHE/src/user-$id
-	if ! git -C "$repo" rev-parse -q --verify lab-base >/dev/null 2>&1; then
-		rm -rf "$repo.tmp"
-		if git -C "$src" rev-parse -q --verify HEAD >/dev/null 2>&1; then
-			[ -z "$(git -C "$src" status --porcelain --untracked-files=no)" ] ||
-				die "KERNEL_SRC=$src has uncommitted changes; commit or stash them first"
+	if git -C "$src" rev-parse -q --verify HEAD >/dev/null 2>&1; then
+		[ -z "$(git -C "$src" status --porcelain --untracked-files=no)" ] ||
+			die "KERNEL_SRC=$src has uncommitted changes; commit or stash them first"
+		head=$(git -C "$src" rev-parse HEAD)
+		if ! git -C "$repo" rev-parse -q --verify lab-base >/dev/null 2>&1; then
+			rm -rf "$repo.tmp"
 			git clone -q --shared "$src" "$repo.tmp"
 			"${GIT[@]}" -C "$repo.tmp" checkout -q -b lab
-			"${GIT[@]}" -C "$repo.tmp" tag lab-base
-		else
-			mkdir -p "$repo.tmp"
-			run_step "copy $src" "$LOG_DIR/user-copy.log" cp -a "$src/." "$repo.tmp/"
-			run_step "git import of $src" "$LOG_DIR/git-import.log" commit_base "$repo.tmp" "$src"
+			"${GIT[@]}" -C "$repo.tmp" tag -f lab-base >/dev/null
+			mv "$repo.tmp" "$repo"
+		elif [ "$(git -C "$repo" rev-parse lab-base)" != "$head" ]; then
+			# The clone shares the tree's objects, so its new HEAD is
+			# already there; patches.sh re-applies on the moved lab-base.
+			log "KERNEL_SRC=$src moved to $(git -C "$src" log -1 --format='%h %s'); following it"
+			"${GIT[@]}" -C "$repo" checkout -q -B lab "$head"
+			"${GIT[@]}" -C "$repo" tag -f lab-base "$head" >/dev/null
 		fi
+	elif ! git -C "$repo" rev-parse -q --verify lab-base >/dev/null 2>&1; then
+		rm -rf "$repo.tmp"
+		mkdir -p "$repo.tmp"
+		run_step "copy $src" "$LOG_DIR/user-copy.log" cp -a "$src/." "$repo.tmp/"
+		run_step "git import of $src" "$LOG_DIR/git-import.log" commit_base "$repo.tmp" "$src"
 		mv "$repo.tmp" "$repo"
 	fi
 	printf '%s' "$repo"

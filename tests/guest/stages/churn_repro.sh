@@ -25,7 +25,8 @@ echo 0 >/proc/sys/kernel/hung_task_panic
 trace_start() {
 	[ -w "$T/set_event" ] || return 1
 	echo 4096 >"$T/buffer_size_kb"
-	for e in sched:sched_switch sched:sched_waking sched:sched_kthread_stop \
+	for e in sched:sched_switch sched:sched_waking sched:sched_wakeup \
+		sched:sched_migrate_task sched:sched_kthread_stop \
 		lock:contention_begin lock:contention_end; do
 		echo "$e" >>"$T/set_event" || return 1
 	done
@@ -47,6 +48,14 @@ stuck_threads() {
 # trace_ts LINE...: the timestamp (seconds) of each trace line on stdin.
 trace_ts() { sed -n 's/.* \([0-9][0-9]*\.[0-9]*\): .*/\1/p'; }
 
+# sched_state: per CPU, what runs and how many tasks each class has queued,
+# and the proxy_stress threads each runqueue lists.
+sched_state() {
+	[ -r /sys/kernel/debug/sched/debug ] || return 0
+	grep -E '^cpu#|^[dr][lt]_rq\[|\.(nr_running|curr->pid|dl_nr_running|rt_nr_running|rt_throttled) |ps_' \
+		/sys/kernel/debug/sched/debug | sed 's/^/# sched_debug: /'
+}
+
 # report_hang: the evidence for every thread stuck in D state: its stack;
 # with tracing, its own last events, then every lock and wakeup event from
 # just before the first stuck thread blocked to the end, which shows who
@@ -57,18 +66,22 @@ report_hang() {
 	for pid in $(stuck_threads); do
 		ktap_diag "stuck: pid $pid $(cat "/proc/$pid/comm") state $(cut -d" " -f3 "/proc/$pid/stat") wchan $(cat "/proc/$pid/wchan")"
 		sed 's/^/# stack: /' "/proc/$pid/stack"
+		# Its class and DL budget: a runnable DEADLINE task that no dl_rq
+		# counts (sched_state below) was left throttled without a timer.
+		grep -E '^(policy|prio|dl\.runtime|dl\.deadline|nr_switches|se\.exec_start) ' "/proc/$pid/sched" | sed 's/^/# sched: /'
 		[ "$tracing" = 1 ] || continue
-		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 30 | sed 's/^/# trace: /'
+		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 40 | sed 's/^/# trace: /'
 		# When it blocked for the last time: its last contention_begin.
 		t=$(grep -E -- "-$pid +\[.*contention_begin:" "$T/trace" | tail -n 1 | trace_ts)
 		if [ -n "$t" ] && { [ -z "$since" ] || [ "$(echo "$t $since" | awk '{ print ($1 < $2) }')" = 1 ]; }; then
 			since=$t
 		fi
 	done
+	sched_state
 	[ -n "$since" ] || return 0
 	ktap_diag "lock and wakeup events from 0.1 s before $since s to the end:"
-	grep -E 'contention_|sched_waking|sched_kthread_stop|prev_state=D' "$T/trace" |
-		grep -vE 'prev_comm=ps_probe|sched_waking: comm=ps_probe' |
+	grep -E 'contention_|sched_wak|sched_migrate|sched_kthread_stop|prev_state=D' "$T/trace" |
+		grep -vE 'prev_comm=ps_probe|sched_wak[a-z]*: comm=ps_probe|sched_migrate_task: comm=ps_probe' |
 		awk -v t0="$since" '{
 			if (match($0, /[0-9]+\.[0-9]+: /)) {
 				ts = substr($0, RSTART, RLENGTH - 2) + 0
