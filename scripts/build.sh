@@ -86,11 +86,12 @@ seed_from_sibling() {
 	base_rev=$(cat "$sibling/.lab-build-done")
 	git -C "$tree" cat-file -e "$base_rev^{commit}" 2>/dev/null || return 0
 	log "seeding $(basename "$out") from $(basename "$sibling")"
-	rm -rf "$out"
+	rm -rf "$out" "$out.tmp"
 	cp -a "$sibling" "$out.tmp"
 	rm -rf "$out.tmp/modroot" "$out.tmp/initramfs.cpio" "$out.tmp/.lab-build-done"
 	git -C "$tree" ls-files -z | (cd "$tree" && xargs -0 touch -h -d '2000-01-01 00:00:00')
-	git -C "$tree" diff -z --name-only "$base_rev" HEAD | (cd "$tree" && xargs -0 -r touch -h)
+	# -c: a file that only the sibling's tree has is not created here.
+	git -C "$tree" diff -z --name-only "$base_rev" HEAD | (cd "$tree" && xargs -0 -r touch -h -c)
 	mv "$out.tmp" "$out"
 }
 seed_from_sibling
