@@ -56,7 +56,7 @@ sched_state() {
 		/sys/kernel/debug/sched/debug | sed 's/^/# sched_debug: /'
 }
 
-# report_hang: the evidence for every thread stuck in D state: its stack;
+# report_hang: the evidence for every thread stuck in D or R state: its stack;
 # with tracing, its own last events, then every lock and wakeup event from
 # just before the first stuck thread blocked to the end, which shows who
 # took and released the mutexes it waits on and whom they woke instead.
@@ -66,8 +66,8 @@ report_hang() {
 	for pid in $(stuck_threads); do
 		ktap_diag "stuck: pid $pid $(cat "/proc/$pid/comm") state $(cut -d" " -f3 "/proc/$pid/stat") wchan $(cat "/proc/$pid/wchan")"
 		sed 's/^/# stack: /' "/proc/$pid/stack"
-		# Its class and DL budget: a runnable DEADLINE task that no dl_rq
-		# counts (sched_state below) was left throttled without a timer.
+		# Its class and DL budget; with sched_state below this shows a
+		# runnable DEADLINE task that no dl_rq counts.
 		grep -E '^(policy|prio|dl\.runtime|dl\.deadline|nr_switches|se\.exec_start) ' "/proc/$pid/sched" | sed 's/^/# sched: /'
 		[ "$tracing" = 1 ] || continue
 		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 40 | sed 's/^/# trace: /'

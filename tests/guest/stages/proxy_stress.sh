@@ -13,9 +13,10 @@
 . /lab/lib.sh
 
 D=/sys/kernel/debug/proxy_stress
-# churn can leave a waiter asleep on a mutex nobody holds ("blocked on a
-# mutex, but the owner is not found"), which hangs the boot; it is left out
-# until that is understood. lab.proxy_stress_churn=1 runs it.
+# churn can hang (README, Status): with proxy exec on, a SCHED_DEADLINE
+# worker can stay runnable on no runqueue, and a waiter was seen asleep on a
+# mutex nobody holds. It is left out until that is understood;
+# lab.proxy_stress_churn=1 runs it.
 SCENARIOS=rt-inversion,dl-donor,chain,cross-cpu,owner-moves,reblock
 CHURN_SKIP="can hang: a waiter stays asleep on an unlocked mutex, or a worker stays runnable but never runs (README, Status; reproducer: churn_repro); lab.proxy_stress_churn=1 runs it"
 if [ "$(lab_param proxy_stress_churn 0)" = 1 ]; then

@@ -44,9 +44,10 @@ fi
 MOD=proxy_stress
 D=/sys/kernel/debug/$MOD
 SCENARIOS="rt-inversion dl-donor chain cross-cpu owner-moves reblock pushable"
-# churn can leave a waiter asleep on a mutex nobody holds ("blocked on a
-# mutex, but the owner is not found"), which hangs the run; left out until
-# that is understood. PROXY_STRESS_CHURN=1 runs it.
+# churn can hang (README, Status): with proxy exec on, a SCHED_DEADLINE
+# worker can stay runnable on no runqueue, and a waiter was seen asleep on a
+# mutex nobody holds. It is left out until that is understood;
+# PROXY_STRESS_CHURN=1 runs it.
 CHURN_SKIP="can hang: a waiter stays asleep on an unlocked mutex, or a worker stays runnable but never runs (README, Status; reproducer: churn_repro); PROXY_STRESS_CHURN=1 runs it"
 [ "${PROXY_STRESS_CHURN:-0}" = 1 ] && SCENARIOS="$SCENARIOS churn" CHURN_SKIP=
 BAD_PARAMS="duration_ms=0 duration_ms=60001 threads_per_cpu=0 threads_per_cpu=9
