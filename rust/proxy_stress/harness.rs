@@ -244,10 +244,14 @@ pub(crate) struct Stats {
     pub(crate) handoffs: u64,
     /// Wait times of blocked acquisitions, in microseconds.
     pub(crate) waits: Hist,
-    /// Waits longer than the thread's bound (plus the noise of the run), set after the run.
+    /// Waits longer than the thread's effective bound, set after the run.
     pub(crate) over_bound: u64,
     /// The thread's bound on a blocked acquisition, in microseconds.
     pub(crate) bound_us: u64,
+    /// CPUs whose stalls a wait of this thread can span (see [`Roster::run`]).
+    pub(crate) stall_cpus: u32,
+    /// `bound_us` plus the worst stall of the run on each of `stall_cpus`, set after the run.
+    pub(crate) bound_eff_us: u64,
     /// Longest wait, and the role and CPU of the thread that saw it.
     pub(crate) worst_us: u64,
     pub(crate) worst_role: &'static str,
@@ -295,6 +299,8 @@ impl Stats {
             waits: Hist::new()?,
             over_bound: 0,
             bound_us: u64::MAX,
+            stall_cpus: 0,
+            bound_eff_us: u64::MAX,
             worst_us: 0,
             worst_role: "",
             worst_cpu: 0,
@@ -341,6 +347,8 @@ impl Stats {
         }
         self.noise_max_us = self.noise_max_us.max(o.noise_max_us);
         self.bound_us = self.bound_us.min(o.bound_us);
+        self.stall_cpus = self.stall_cpus.max(o.stall_cpus);
+        self.bound_eff_us = self.bound_eff_us.min(o.bound_eff_us);
         self.inversions += o.inversions;
         self.cpu_violations += o.cpu_violations;
         self.order_violations += o.order_violations;
@@ -450,6 +458,8 @@ pub(crate) struct Worker {
     measured: bool,
     /// Bound on a blocked acquisition, in microseconds.
     bound_us: u64,
+    /// CPUs whose stalls a blocked acquisition can span.
+    stall_cpus: u32,
     /// Short name of the thread's role, to tell who saw the worst wait.
     role: &'static str,
 }
@@ -465,6 +475,7 @@ impl Worker {
             allowed: spec.place.allowed(),
             measured: spec.role.is_some(),
             bound_us: spec.bound_us.unwrap_or(ctx.bound_us),
+            stall_cpus: spec.stall_cpus,
             role: spec.role.unwrap_or(""),
         })
     }
@@ -489,6 +500,7 @@ impl Worker {
     pub(crate) fn finish(mut self) -> Stats {
         if self.measured {
             self.st.bound_us = self.bound_us;
+            self.st.stall_cpus = self.stall_cpus;
         }
         self.st
     }
@@ -823,6 +835,9 @@ pub(crate) struct Spec {
     role: Option<&'static str>,
     /// Bound on the thread's blocked acquisitions, if not the run's, in microseconds.
     bound_us: Option<u64>,
+    /// CPUs whose stalls one of its waits can span: by default [`STALL_CPUS`], the waiter's
+    /// and the owner's.
+    stall_cpus: u32,
 }
 
 impl Spec {
@@ -834,6 +849,7 @@ impl Spec {
             min_iters: MIN_ITERS,
             role: None,
             bound_us: None,
+            stall_cpus: STALL_CPUS,
         }
     }
 
@@ -858,6 +874,15 @@ impl Spec {
     pub(crate) fn bound_us(self, us: u64) -> Self {
         Self {
             bound_us: Some(us),
+            ..self
+        }
+    }
+
+    /// A wait of the thread can span the stalls of `n` CPUs, not only the waiter's and the
+    /// owner's: a blocked-on chain whose owners sit on `n` CPUs.
+    pub(crate) fn stall_cpus(self, n: u32) -> Self {
+        Self {
+            stall_cpus: n,
             ..self
         }
     }
@@ -975,9 +1000,10 @@ impl Roster {
     ///
     /// A noise probe per CPU (a top-priority thread that sleeps 2 ms in a loop and measures
     /// how late it wakes up) runs alongside: under an emulator on a busy host, virtual CPUs
-    /// stall for long stretches, and a wait may span the stalls of both the owner's and the
-    /// waiter's CPU. So a wait is only over its bound if it is longer than the bound plus
-    /// twice the worst stall the probes saw.
+    /// stall for long stretches, and a wait may span the stalls of the owner's and the
+    /// waiter's CPU, or of every CPU of a chain of owners. So a wait is only over its bound
+    /// if it is longer than the bound plus the worst stall the probes saw, once for each CPU
+    /// the wait can span ([`Spec::stall_cpus`]).
     pub(crate) fn run(mut self) -> Result<Tally> {
         for cpu in 0..ncpus() {
             let ctx = self.ctx.clone();
@@ -1018,10 +1044,13 @@ impl Roster {
             }
         }
         let noise = all.iter().map(|st| st.noise_max_us).max().unwrap_or(0);
-        let slack = noise.saturating_mul(2);
         let mut total = Stats::new()?;
         for st in all.iter_mut() {
-            st.over_bound += st.waits.count_above(st.bound_us.saturating_add(slack));
+            if st.bound_us != u64::MAX {
+                let slack = noise.saturating_mul(st.stall_cpus.into());
+                st.bound_eff_us = st.bound_us.saturating_add(slack);
+                st.over_bound += st.waits.count_above(st.bound_eff_us);
+            }
             total.merge(st);
         }
         Ok(Tally {
@@ -1032,6 +1061,9 @@ impl Roster {
         })
     }
 }
+
+/// CPUs whose stalls a wait can span by default: the waiter's and the owner's.
+const STALL_CPUS: u32 = 2;
 
 /// Sleep period of the noise probes.
 const PROBE_PERIOD_US: u64 = 2000;
