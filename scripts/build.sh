@@ -117,8 +117,21 @@ if [ "${KERNEL_ONLY:-0}" = 1 ]; then
 	printf '%s\n' "$out"
 	exit 0
 fi
+# The lab's Rust follows the kernel's rules (Documentation/rust/coding-guidelines.rst):
+# rustfmt with the tree's .rustfmt.toml, and clippy, whose warnings fail the step.
+run_step "rustfmt lab modules" "$logs/rustfmt.log" \
+	in_toolchain rustfmt --check --config-path "$src/.rustfmt.toml" "$LAB_ROOT"/rust/*.rs
+clippy=(CLIPPY=1)
+if ! in_toolchain sh -c 'command -v clippy-driver' >/dev/null; then
+	log "lab modules: SKIP clippy: clippy-driver is not in the toolchain"
+	clippy=()
+fi
 run_step "lab modules $(basename "$out")" "$logs/lab-modules.log" \
-	in_toolchain "${kmake[@]}" M="$LAB_ROOT" MO="$obj/lab-modules" modules
+	in_toolchain "${kmake[@]}" "${clippy[@]}" M="$LAB_ROOT" MO="$obj/lab-modules" modules
+if grep -qE '^(warning|error)(\[|:)' "$logs/lab-modules.log"; then
+	grep -E -A6 '^(warning|error)(\[|:)' "$logs/lab-modules.log" | head -n 40 >&2
+	die "step 'lab modules $(basename "$out")': rustc or clippy warnings; full log: $logs/lab-modules.log"
+fi
 
 # Module tree for the initramfs: in-tree and lab modules, with depmod.
 rm -rf "$out/modroot.tmp"
