@@ -67,8 +67,10 @@ report_hang() {
 		ktap_diag "stuck: pid $pid $(cat "/proc/$pid/comm") state $(cut -d" " -f3 "/proc/$pid/stat") wchan $(cat "/proc/$pid/wchan")"
 		sed 's/^/# stack: /' "/proc/$pid/stack"
 		# Its class and DL budget; with sched_state below this shows a
-		# runnable DEADLINE task that no dl_rq counts.
-		grep -E '^(policy|prio|dl\.runtime|dl\.deadline|nr_switches|se\.exec_start) ' "/proc/$pid/sched" | sed 's/^/# sched: /'
+		# runnable DEADLINE task that no dl_rq counts. A kernel with
+		# tests/debug/sched-dl-state.patch adds its dl_se flags, timers
+		# and proxy state (dl.* and lab.*).
+		grep -E '^(policy|prio|dl\.[a-z_]+|lab\.[a-z_]+|nr_switches|se\.exec_start) ' "/proc/$pid/sched" | sed 's/^/# sched: /'
 		[ "$tracing" = 1 ] || continue
 		grep -E -- "-$pid +\[|pid=$pid( |\$)" "$T/trace" | tail -n 40 | sed 's/^/# trace: /'
 		# When it blocked for the last time: its last contention_begin.
