@@ -13,12 +13,12 @@
 . /lab/lib.sh
 
 D=/sys/kernel/debug/proxy_stress
-# churn can hang (README, Status): with proxy exec on, a SCHED_DEADLINE
-# worker can stay runnable on no runqueue, and a waiter was seen asleep on a
-# mutex nobody holds. It is left out until that is understood;
+# churn can hang (README, Status): the stock kernel lacks the two
+# SCHED_DEADLINE fixes churn found (0021, 0022), and a waiter was seen asleep
+# on a mutex nobody holds, not yet understood. It is left out;
 # lab.proxy_stress_churn=1 runs it.
 SCENARIOS=rt-inversion,dl-donor,chain,cross-cpu,owner-moves,reblock
-CHURN_SKIP="can hang: a waiter stays asleep on an unlocked mutex, or a worker stays runnable but never runs (README, Status; reproducer: churn_repro); lab.proxy_stress_churn=1 runs it"
+CHURN_SKIP="can hang: stock lacks the SCHED_DEADLINE fixes 0021 and 0022, and a waiter was once seen asleep on an unlocked mutex (README, Status; reproducer: churn_repro); lab.proxy_stress_churn=1 runs it"
 if [ "$(lab_param proxy_stress_churn 0)" = 1 ]; then
 	SCENARIOS=$SCENARIOS,churn CHURN_SKIP=
 fi
