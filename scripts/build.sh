@@ -130,6 +130,9 @@ run_step "lab modules $(basename "$out")" "$logs/lab-modules.log" \
 	in_toolchain "${kmake[@]}" "${clippy[@]}" M="$LAB_ROOT" MO="$obj/lab-modules" modules
 if grep -qE '^(warning|error)(\[|:)' "$logs/lab-modules.log"; then
 	grep -E -A6 '^(warning|error)(\[|:)' "$logs/lab-modules.log" | head -n 40 >&2
+	# The objects are built; without this a rerun would not rebuild them,
+	# print no warning and pass.
+	rm -rf "$out/lab-modules"
 	die "step 'lab modules $(basename "$out")': rustc or clippy warnings; full log: $logs/lab-modules.log"
 fi
 
