@@ -25,6 +25,9 @@ OPTIONAL="proxy_exec"
 # threadtest runs for 30 s.
 export KSELFTEST_INCONSISTENCY_CHECK_ARGS="-t 2"
 export KSELFTEST_THREADTEST_ARGS="-t 10"
+# lab.proxy_stress_churn=0 leaves churn out of the proxy_exec kselftest too.
+PROXY_STRESS_CHURN=$(lab_param proxy_stress_churn 1)
+export PROXY_STRESS_CHURN
 
 if [ ! -x "$KSFT/run_kselftest.sh" ] || [ ! -r "$LIST" ] || [ ! -r "$SKIPS" ]; then
 	ktap_begin 1
