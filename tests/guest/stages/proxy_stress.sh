@@ -15,13 +15,25 @@
 D=/sys/kernel/debug/proxy_stress
 # churn runs by default. lab.proxy_stress_churn=0 leaves it out, for a tree
 # without the SCHED_DEADLINE fixes 0011 and 0012, where it hangs (README,
-# Status).
+# Status); any value but 0 or 1 fails the stage.
 SCENARIOS=rt-inversion,dl-donor,chain,cross-cpu,owner-moves,reblock,churn
-CHURN_SKIP=
-if [ "$(lab_param proxy_stress_churn 1)" = 0 ]; then
-	SCENARIOS=${SCENARIOS%,churn}
-	CHURN_SKIP="left out by lab.proxy_stress_churn=0"
-fi
+CHURN_SKIP='' CHURN_BAD=''
+churn=$(lab_param proxy_stress_churn 1)
+case $churn in
+1) ;;
+0) CHURN_SKIP="left out by lab.proxy_stress_churn=0" ;;
+*) CHURN_BAD="lab.proxy_stress_churn='$churn' is not 0 or 1" ;;
+esac
+[ -z "$CHURN_SKIP$CHURN_BAD" ] || SCENARIOS=${SCENARIOS%,churn}
+
+# churn_left_out: the churn line of a run without churn.
+churn_left_out() {
+	if [ -n "$CHURN_SKIP" ]; then
+		ktap_skip "churn" "$CHURN_SKIP"
+	elif [ -n "$CHURN_BAD" ]; then
+		ktap_not_ok "churn # $CHURN_BAD"
+	fi
+}
 KMEMLEAK=/sys/kernel/debug/kmemleak
 mode=$(lab_param proxy_stress_mode normal)
 
@@ -42,7 +54,7 @@ nested_results() {
 }
 
 plan=5
-[ -n "$CHURN_SKIP" ] && plan=6
+[ -n "$CHURN_SKIP$CHURN_BAD" ] && plan=6
 ktap_begin "$plan"
 ktap_diag "mode: $mode"
 [ -n "$params" ] && ktap_diag "params:$params"
@@ -55,7 +67,7 @@ else
 	ktap_skip "no-kernel-warnings" "module not loaded"
 	ktap_skip "unload" "module not loaded"
 	ktap_skip "no-leaks" "module not loaded"
-	[ -n "$CHURN_SKIP" ] && ktap_skip "churn" "$CHURN_SKIP"
+	churn_left_out
 	ktap_exit
 fi
 
@@ -100,7 +112,7 @@ else
 	ktap_not_ok "no-kernel-warnings"
 fi
 
-[ -n "$CHURN_SKIP" ] && ktap_skip "churn" "$CHURN_SKIP"
+churn_left_out
 ktap_check "unload" modprobe -r proxy_stress
 
 # The debug variant (DEBUG=1) has kmemleak. It reports an object only once

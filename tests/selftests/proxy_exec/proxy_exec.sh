@@ -45,13 +45,14 @@ MOD=proxy_stress
 D=/sys/kernel/debug/$MOD
 SCENARIOS="rt-inversion dl-donor chain cross-cpu owner-moves reblock pushable"
 # churn runs by default. PROXY_STRESS_CHURN=0 leaves it out, for a tree
-# without the SCHED_DEADLINE fixes 0011 and 0012, where it hangs.
-CHURN_SKIP=
-if [ "${PROXY_STRESS_CHURN:-1}" = 0 ]; then
-	CHURN_SKIP="left out by PROXY_STRESS_CHURN=0"
-else
-	SCENARIOS="$SCENARIOS churn"
-fi
+# without the SCHED_DEADLINE fixes 0011 and 0012, where it hangs; any value
+# but 0 or 1 fails the churn test.
+CHURN_SKIP='' CHURN_BAD=''
+case ${PROXY_STRESS_CHURN:-1} in
+1) SCENARIOS="$SCENARIOS churn" ;;
+0) CHURN_SKIP="left out by PROXY_STRESS_CHURN=0" ;;
+*) CHURN_BAD="PROXY_STRESS_CHURN='$PROXY_STRESS_CHURN' is not 0 or 1" ;;
+esac
 BAD_PARAMS="duration_ms=0 duration_ms=60001 threads_per_cpu=0 threads_per_cpu=9
 scenarios=256 wait_bound_us=99 pushable_ms=5 autorun=2"
 ARGS=${PROXY_STRESS_ARGS:-}
@@ -103,7 +104,7 @@ mount | grep -q ' /sys/kernel/debug ' || mount -t debugfs debugfs /sys/kernel/de
 nbad=$(echo "$BAD_PARAMS" | wc -w)
 nsc=$(echo "$SCENARIOS" | wc -w)
 nskip=0
-[ -n "$CHURN_SKIP" ] && nskip=1
+[ -n "$CHURN_SKIP$CHURN_BAD" ] && nskip=1
 ktap_set_plan $((nbad + 3 + nsc + nskip + 3))
 
 # Bad parameters: the load fails (EINVAL) and names the parameter.
@@ -157,6 +158,9 @@ done
 if [ -n "$CHURN_SKIP" ]; then
 	ktap_print_msg "churn: $CHURN_SKIP"
 	ktap_test_skip "churn"
+elif [ -n "$CHURN_BAD" ]; then
+	ktap_print_msg "churn: $CHURN_BAD"
+	ktap_test_fail "churn"
 fi
 
 # A second writer while a run is in progress gets EBUSY.
