@@ -49,12 +49,21 @@ pub struct Console {
     pub lines: Vec<Line>,
     pub stages: Vec<Stage>,
     pub plan_done: bool,
+    /// The log ends inside a line (QEMU killed mid-print): that half line
+    /// is kept as text but is never a result or a marker.
+    pub cut_short: bool,
 }
 
 pub fn parse(log: &str) -> Console {
     let mut builder = Builder::default();
-    for line in log.lines() {
-        builder.push(line.trim_end_matches('\r'));
+    let mut lines = log.lines().peekable();
+    while let Some(line) = lines.next() {
+        let line = line.trim_end_matches('\r');
+        if lines.peek().is_none() && !log.ends_with('\n') {
+            builder.push_half_line(line);
+        } else {
+            builder.push(line);
+        }
     }
     builder.close_doc();
     builder.console
@@ -142,6 +151,16 @@ struct OpenDoc {
     results: usize,
 }
 
+impl OpenDoc {
+    /// Once the plan is met, only KTAP's own lines still join the
+    /// document: a result or plan after the last planned one is a broken
+    /// plan to report, while a kernel message, say a WARNING after the
+    /// last KUnit suite, is no longer part of it.
+    fn over(&self) -> bool {
+        self.plan.is_some_and(|planned| self.results >= planned)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Builder {
     console: Console,
@@ -152,6 +171,15 @@ struct Builder {
 }
 
 impl Builder {
+    fn push_half_line(&mut self, raw: &str) {
+        self.console.cut_short = true;
+        self.console.lines.push(Line {
+            raw: raw.to_string(),
+            body_start: 0,
+            stage: self.current,
+        });
+    }
+
     fn push(&mut self, raw: &str) {
         let (time, text) = split_timestamp(raw);
         let mut body_start = raw.len() - text.len();
@@ -214,7 +242,10 @@ impl Builder {
             .and_then(|doc| text.strip_prefix(doc.prefix.as_str()))
             // Indented or "# " version lines start nested documents, which
             // are part of this one.
-            .filter(|rest| version_at.is_none() || rest.starts_with([' ', '\t', '#']));
+            .filter(|rest| version_at.is_none() || rest.starts_with([' ', '\t', '#']))
+            .filter(|rest| {
+                !self.doc.as_ref().is_some_and(OpenDoc::over) || ktap::is_late_line(rest)
+            });
         let rest = match (continued, version_at) {
             (Some(rest), _) => rest,
             (None, Some(at)) => {
@@ -233,13 +264,7 @@ impl Builder {
             }
         }
         doc.lines.push(line);
-        let stage = doc.stage;
-        if doc.plan.is_some_and(|planned| doc.results >= planned) {
-            // Later lines, say a boot-time WARNING after the last KUnit
-            // suite, are no longer part of this document.
-            self.close_doc();
-        }
-        Some((text.len() - rest.len(), stage))
+        Some((text.len() - rest.len(), doc.stage))
     }
 
     fn open_doc(&mut self, prefix: &str) {

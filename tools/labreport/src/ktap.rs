@@ -57,6 +57,12 @@ pub enum Directive {
     Skip,
     Todo,
     Xfail,
+    /// kselftest's runner: the test program ran out of time.
+    Timeout,
+    /// kselftest's ksft_test_result_error().
+    Error,
+    /// kselftest's ksft_test_result_xpass(): an expected failure passed.
+    Xpass,
 }
 
 impl Directive {
@@ -65,6 +71,9 @@ impl Directive {
             ("SKIP", Directive::Skip),
             ("TODO", Directive::Todo),
             ("XFAIL", Directive::Xfail),
+            ("TIMEOUT", Directive::Timeout),
+            ("ERROR", Directive::Error),
+            ("XPASS", Directive::Xpass),
         ]
         .into_iter()
         .find(|(name, _)| word.eq_ignore_ascii_case(name))
@@ -76,6 +85,9 @@ impl Directive {
             Directive::Skip => "SKIP",
             Directive::Todo => "TODO",
             Directive::Xfail => "XFAIL",
+            Directive::Timeout => "TIMEOUT",
+            Directive::Error => "ERROR",
+            Directive::Xpass => "XPASS",
         }
     }
 }
@@ -83,6 +95,8 @@ impl Directive {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Test {
     pub name: String,
+    /// The number on its result line; 0 for a group whose result never came.
+    pub number: u64,
     pub status: Status,
     pub directive: Option<Directive>,
     /// The comment after '#' on the result line, less the directive word.
@@ -238,10 +252,22 @@ pub fn is_result(text: &str) -> bool {
     ResultLine::parse(text).is_some()
 }
 
+/// A line that still belongs to a document whose top-level plan is met:
+/// a result or plan at any level (which breaks the plan), "Bail out!", or
+/// kselftest's "# Totals".
+pub fn is_late_line(text: &str) -> bool {
+    let text = text.trim();
+    matches!(
+        classify(text),
+        Some(Line::Result(_) | Line::Plan(_) | Line::BailOut(_))
+    ) || Totals::parse(text).is_some()
+}
+
 /// An "ok N name # DIRECTIVE reason" or "not ok ..." line.
 #[derive(Debug, PartialEq)]
 struct ResultLine<'a> {
     ok: bool,
+    number: u64,
     name: &'a str,
     directive: Option<Directive>,
     reason: &'a str,
@@ -262,6 +288,7 @@ impl<'a> ResultLine<'a> {
         {
             return None;
         }
+        let number = rest[..rest.len() - after_number.len()].parse().ok()?;
         let rest = after_number.trim_start();
         // TAP 13 allows "ok 1 - name".
         let rest = rest.strip_prefix("- ").unwrap_or(rest);
@@ -273,6 +300,7 @@ impl<'a> ResultLine<'a> {
         let directive = Directive::parse(word);
         Some(ResultLine {
             ok,
+            number,
             name: name.trim(),
             directive,
             reason: if directive.is_some() {
@@ -289,6 +317,8 @@ impl<'a> ResultLine<'a> {
             // kselftest prints expected failures as "ok N # XFAIL".
             (Some(Directive::Xfail), _) => Status::Xfail,
             (Some(Directive::Todo), false) => Status::Xfail,
+            // Whatever the ok says: the runner killed it, or it erred.
+            (Some(Directive::Timeout | Directive::Error), _) => Status::Fail,
             (_, true) => Status::Pass,
             (_, false) => Status::Fail,
         }
@@ -301,6 +331,8 @@ enum Line<'a> {
     Plan(usize),
     Result(ResultLine<'a>),
     Subtest(&'a str),
+    /// "Bail out! reason": the producer gave up; nothing after it counts.
+    BailOut(&'a str),
     Diagnostic(&'a str),
 }
 
@@ -313,6 +345,8 @@ fn classify(text: &str) -> Option<Line<'_>> {
         Some(Line::Plan(count))
     } else if let Some(result) = ResultLine::parse(text) {
         Some(Line::Result(result))
+    } else if let Some(reason) = text.strip_prefix("Bail out!") {
+        Some(Line::BailOut(reason.trim()))
     } else if let Some(name) = text.strip_prefix("# Subtest:") {
         Some(Line::Subtest(name.trim()))
     } else if text.starts_with('#') {
@@ -329,19 +363,28 @@ pub struct Document {
     /// False when a plan promised more results than came, or a subtest
     /// group never got its parent's result line: the run was cut short.
     pub complete: bool,
+    /// Why it is not complete, one line per cut-short level.
+    pub incomplete: Vec<String>,
+    /// Broken rules that make the document a failure whatever its results
+    /// say: more results than planned, a number out of order or repeated,
+    /// "# Totals" that disagree with the results, "Bail out!".
+    pub problems: Vec<String>,
 }
 
 pub fn parse_document(lines: &[DocLine]) -> Document {
     let mut parser = Parser {
         lines,
         pos: 0,
-        complete: true,
+        incomplete: Vec::new(),
+        problems: Vec::new(),
     };
     let block = parser.block(min_indent(lines));
-    parser.check_plan(&block);
+    parser.check_block(&block, "top level");
     Document {
         tests: block.tests,
-        complete: parser.complete,
+        complete: parser.incomplete.is_empty(),
+        incomplete: parser.incomplete,
+        problems: parser.problems,
     }
 }
 
@@ -354,6 +397,71 @@ fn min_indent(lines: &[DocLine]) -> usize {
         .unwrap_or(0)
 }
 
+/// kselftest's "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N",
+/// printed by ksft_print_cnts() after a program's last result.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Totals {
+    pass: u64,
+    fail: u64,
+    xfail: u64,
+    xpass: u64,
+    skip: u64,
+    error: u64,
+}
+
+impl Totals {
+    fn parse(text: &str) -> Option<Self> {
+        let rest = text
+            .strip_prefix('#')?
+            .trim_start()
+            .strip_prefix("Totals:")?;
+        let mut totals = Totals::default();
+        for word in rest.split_whitespace() {
+            let (key, value) = word.split_once(':')?;
+            let value = value.parse().ok()?;
+            let field = match key {
+                "pass" => &mut totals.pass,
+                "fail" => &mut totals.fail,
+                "xfail" => &mut totals.xfail,
+                "xpass" => &mut totals.xpass,
+                "skip" => &mut totals.skip,
+                "error" => &mut totals.error,
+                _ => return None,
+            };
+            *field = value;
+        }
+        Some(totals)
+    }
+
+    /// What the result lines of one level add up to, in kselftest's terms.
+    fn of(tests: &[Test]) -> Self {
+        let mut totals = Totals::default();
+        for test in tests {
+            let field = match (test.status, test.directive) {
+                (Status::Pass, Some(Directive::Xpass)) => &mut totals.xpass,
+                (Status::Pass, _) => &mut totals.pass,
+                (Status::Fail, Some(Directive::Error)) => &mut totals.error,
+                (Status::Fail, _) => &mut totals.fail,
+                (Status::Skip, _) => &mut totals.skip,
+                (Status::Xfail, _) => &mut totals.xfail,
+                (Status::Incomplete, _) => continue,
+            };
+            *field += 1;
+        }
+        totals
+    }
+}
+
+impl fmt::Display for Totals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pass:{} fail:{} xfail:{} xpass:{} skip:{} error:{}",
+            self.pass, self.fail, self.xfail, self.xpass, self.skip, self.error
+        )
+    }
+}
+
 /// The tests at one indentation level.
 #[derive(Debug, Default)]
 struct Block {
@@ -364,6 +472,10 @@ struct Block {
     /// and go to its parent test.
     header_log: Vec<String>,
     tests: Vec<Test>,
+    /// The last "# Totals" line at this level.
+    totals: Option<Totals>,
+    /// The reason of a "Bail out!" at this level.
+    bail_out: Option<String>,
 }
 
 impl Block {
@@ -392,6 +504,8 @@ impl Pending {
                 existing.tests.append(&mut group.tests);
                 existing.plan = existing.plan.or(group.plan);
                 existing.name = existing.name.take().or(group.name);
+                existing.totals = group.totals.or(existing.totals);
+                existing.bail_out = existing.bail_out.take().or(group.bail_out);
             }
         }
     }
@@ -400,7 +514,8 @@ impl Pending {
 struct Parser<'a> {
     lines: &'a [DocLine],
     pos: usize,
-    complete: bool,
+    incomplete: Vec<String>,
+    problems: Vec<String>,
 }
 
 impl Parser<'_> {
@@ -434,11 +549,17 @@ impl Parser<'_> {
                 }
                 Line::Subtest(name) if block.started() => pending.name = Some(name.to_string()),
                 Line::Subtest(name) => block.name = Some(name.to_string()),
+                Line::BailOut(reason) => block.bail_out = Some(reason.to_string()),
                 Line::Diagnostic(text) if is_version(kselftest_nested(text)) => {
                     let group = self.kselftest_group(indent);
                     pending.absorb(group);
                 }
-                Line::Diagnostic(text) => pending.log.push(text.to_string()),
+                Line::Diagnostic(text) => {
+                    if let Some(totals) = Totals::parse(text) {
+                        block.totals = Some(totals);
+                    }
+                    pending.log.push(text.to_string());
+                }
                 Line::Result(result) => {
                     let test = self.finish_test(result, std::mem::take(&mut pending));
                     block.tests.push(test);
@@ -447,9 +568,13 @@ impl Parser<'_> {
         }
         if let Some(group) = pending.group {
             // The run stopped inside the group, before its parent's result.
-            self.complete = false;
+            let name = group.name.clone().or(pending.name).unwrap_or_default();
+            self.check_block(&group, &name);
+            self.incomplete
+                .push(format!("{name}: its subtests never got their result line"));
             block.tests.push(Test {
-                name: group.name.or(pending.name).unwrap_or_default(),
+                name,
+                number: 0,
                 status: Status::Incomplete,
                 directive: None,
                 reason: String::new(),
@@ -463,13 +588,14 @@ impl Parser<'_> {
     fn finish_test(&mut self, result: ResultLine, pending: Pending) -> Test {
         let subtests = match pending.group {
             Some(group) => {
-                self.check_plan(&group);
+                self.check_block(&group, result.name);
                 group.tests
             }
             None => Vec::new(),
         };
         Test {
             name: result.name.to_string(),
+            number: result.number,
             status: result.status(),
             directive: result.directive,
             reason: result.reason.to_string(),
@@ -478,12 +604,49 @@ impl Parser<'_> {
         }
     }
 
-    fn check_plan(&mut self, block: &Block) {
-        if block
-            .plan
-            .is_some_and(|planned| block.tests.len() < planned)
-        {
-            self.complete = false;
+    /// The rules of one level, once all of it has been seen; `label` names
+    /// the level in the messages.
+    fn check_block(&mut self, block: &Block, label: &str) {
+        let label = if label.is_empty() { "(unnamed)" } else { label };
+        let results: Vec<&Test> = block
+            .tests
+            .iter()
+            .filter(|test| test.status != Status::Incomplete)
+            .collect();
+        if let Some(planned) = block.plan {
+            if results.len() < planned {
+                self.incomplete.push(format!(
+                    "{label}: plan 1..{planned}, but {} results came",
+                    results.len()
+                ));
+            } else if results.len() > planned {
+                self.problems.push(format!(
+                    "{label}: plan 1..{planned}, but {} results came",
+                    results.len()
+                ));
+            }
+        }
+        for (index, test) in results.iter().enumerate() {
+            let expected = index as u64 + 1;
+            if test.number != expected {
+                self.problems.push(format!(
+                    "{label}: result {expected} is numbered {} ({}): out of order, repeated or a result lost",
+                    test.number, test.name
+                ));
+                // One message per level: the rest follow from it.
+                break;
+            }
+        }
+        if let Some(totals) = block.totals {
+            let seen = Totals::of(&block.tests);
+            if totals != seen {
+                self.problems.push(format!(
+                    "{label}: \"# Totals: {totals}\", but the results say {seen}"
+                ));
+            }
+        }
+        if let Some(reason) = &block.bail_out {
+            self.problems.push(format!("{label}: Bail out! {reason}"));
         }
     }
 
@@ -505,10 +668,12 @@ impl Parser<'_> {
         let mut parser = Parser {
             lines: &inner,
             pos: 0,
-            complete: true,
+            incomplete: Vec::new(),
+            problems: Vec::new(),
         };
         let group = parser.block(min_indent(&inner));
-        self.complete &= parser.complete;
+        self.incomplete.append(&mut parser.incomplete);
+        self.problems.append(&mut parser.problems);
         group
     }
 }
@@ -584,8 +749,27 @@ mod tests {
             (r.name, r.directive, r.reason),
             ("selftests: net: socket", None, "exit=1")
         );
+        // The directive is kept, not folded into the reason.
         let r = ResultLine::parse("not ok 2 t # TIMEOUT 45 seconds").unwrap();
-        assert_eq!((r.status(), r.reason), (Status::Fail, "TIMEOUT 45 seconds"));
+        assert_eq!(
+            (r.status(), r.directive, r.reason),
+            (Status::Fail, Some(Directive::Timeout), "45 seconds")
+        );
+        let r = ResultLine::parse("not ok 3 # error cannot open").unwrap();
+        assert_eq!(
+            (r.status(), r.directive, r.number),
+            (Status::Fail, Some(Directive::Error), 3)
+        );
+        let r = ResultLine::parse("ok 4 # XPASS fixed").unwrap();
+        assert_eq!(
+            (r.status(), r.directive),
+            (Status::Pass, Some(Directive::Xpass))
+        );
+        // Even an "ok" that timed out is a failure.
+        assert_eq!(
+            ResultLine::parse("ok 5 t # TIMEOUT").unwrap().status(),
+            Status::Fail
+        );
         assert!(ResultLine::parse("ok 7").is_some());
         for not_result in [
             "okay 1 x", "ok x", "ok", "not ok", "ok 1x", "# ok 1 x", "ok  1 x",
@@ -898,6 +1082,7 @@ ok 1 selftests: x: y
     fn diagnostics_keep_first_value_and_skip_non_pairs() {
         let test = Test {
             name: "t".into(),
+            number: 1,
             status: Status::Pass,
             directive: None,
             reason: String::new(),
@@ -911,6 +1096,88 @@ ok 1 selftests: x: y
             subtests: vec![],
         };
         assert_eq!(test.diagnostics(), [("a", "1"), ("b", "spaced")]);
+    }
+
+    #[test]
+    fn more_results_than_planned_is_a_problem() {
+        let doc = parse("KTAP version 1\n1..1\nok 1 suite\nnot ok 2 x\n");
+        assert_eq!(doc.problems, ["top level: plan 1..1, but 2 results came"]);
+        let doc =
+            parse("KTAP version 1\n1..1\n    1..2\n    ok 1 a\n    ok 2 b\n    ok 3 c\nok 1 s\n");
+        assert_eq!(doc.problems, ["s: plan 1..2, but 3 results came"]);
+        assert!(doc.complete);
+    }
+
+    #[test]
+    fn short_plan_names_the_counts() {
+        let doc = parse("KTAP version 1\n1..3\nok 1 a\n");
+        assert_eq!(doc.incomplete, ["top level: plan 1..3, but 1 results came"]);
+    }
+
+    #[test]
+    fn numbers_out_of_order_or_repeated_are_problems() {
+        // A kernel message glued in front of "ok 2 b" hides it.
+        let doc = parse("KTAP version 1\n1..3\nok 1 a\nfoo: barok 2 b\nok 3 c\n");
+        assert_eq!(
+            doc.problems,
+            ["top level: result 2 is numbered 3 (c): out of order, repeated or a result lost"]
+        );
+        assert!(!doc.complete);
+        let doc = parse("KTAP version 1\n1..2\nok 1 a\nok 1 a\n");
+        assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+        let doc = parse("KTAP version 1\n1..2\nok 1 a\n    1..1\n    ok 2 x\nok 2 b\n");
+        assert_eq!(
+            doc.problems,
+            ["b: result 1 is numbered 2 (x): out of order, repeated or a result lost"]
+        );
+    }
+
+    #[test]
+    fn numbering_continues_across_a_split_group() {
+        let doc = parse("KTAP version 1\n1..1\n    1..2\n    ok 1 a\n# x\n    ok 2 b\nok 1 s\n");
+        assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    }
+
+    #[test]
+    fn totals_are_cross_checked() {
+        let good = "TAP version 13\n1..1\n# TAP version 13\n# 1..3\n# ok 1 a\n# ok 2 b # SKIP n\n\
+                    # not ok 3 c # XFAIL k\n# # Totals: pass:1 fail:0 xfail:1 xpass:0 skip:1 error:0\n\
+                    ok 1 selftests: x: y\n";
+        assert!(
+            parse(good).problems.is_empty(),
+            "{:?}",
+            parse(good).problems
+        );
+        let bad = good.replace("pass:1 fail:0", "pass:1 fail:1");
+        assert_eq!(
+            parse(&bad).problems,
+            [
+                "selftests: x: y: \"# Totals: pass:1 fail:1 xfail:1 xpass:0 skip:1 error:0\", \
+              but the results say pass:1 fail:0 xfail:1 xpass:0 skip:1 error:0"
+            ]
+        );
+        // At the top level too, as tests/selftests/proxy_exec prints it.
+        let top = "KTAP version 1\n1..2\nok 1 a\nnot ok 2 b\n# Totals: pass:2 fail:0 xfail:0 xpass:0 skip:0 error:0\n";
+        assert_eq!(parse(top).problems.len(), 1);
+        let errors = "KTAP version 1\n1..2\nnot ok 1 # error e\nok 2 # XPASS p\n\
+                      # Totals: pass:0 fail:0 xfail:0 xpass:1 skip:0 error:1\n";
+        assert!(
+            parse(errors).problems.is_empty(),
+            "{:?}",
+            parse(errors).problems
+        );
+    }
+
+    #[test]
+    fn bail_out_is_a_problem() {
+        let doc = parse("KTAP version 1\n1..2\nok 1 a\nBail out! no device\n");
+        assert_eq!(doc.problems, ["top level: Bail out! no device"]);
+        assert!(!doc.complete);
+        let nested = "TAP version 13\n1..1\n# TAP version 13\n# 1..2\n# Bail out! cannot run\nnot ok 1 selftests: a: b # exit=1\n";
+        assert_eq!(
+            parse(nested).problems,
+            ["selftests: a: b: Bail out! cannot run"]
+        );
     }
 
     #[test]

@@ -251,6 +251,8 @@ fn console_stage_result(stage: &console::Stage, reasons: &mut Reasons) -> StageR
         .map(|doc| ktap::parse_document(doc))
         .collect();
     let complete = docs.iter().all(|doc| doc.complete);
+    let incomplete: Vec<String> = docs.iter().flat_map(|doc| doc.incomplete.clone()).collect();
+    let problems: Vec<String> = docs.iter().flat_map(|doc| doc.problems.clone()).collect();
     let tests: Vec<Test> = docs.into_iter().flat_map(|doc| doc.tests).collect();
     let counts: Counts = tests.iter().map(Test::counts).sum();
     let rc = stage.end.map(|end| end.rc);
@@ -265,8 +267,14 @@ fn console_stage_result(stage: &console::Stage, reasons: &mut Reasons) -> StageR
     if !complete {
         reasons.add(
             Verdict::Fail,
-            format!("stage {name}: KTAP output stopped before its plan was complete"),
+            format!(
+                "stage {name}: KTAP output stopped before its plan was complete ({})",
+                incomplete.join("; ")
+            ),
         );
+    }
+    for problem in &problems {
+        reasons.add(Verdict::Fail, format!("stage {name}: KTAP {problem}"));
     }
     let failures: Vec<String> = tests.iter().flat_map(Test::failures).collect();
     if !failures.is_empty() {
@@ -287,7 +295,7 @@ fn console_stage_result(stage: &console::Stage, reasons: &mut Reasons) -> StageR
 
     let status = if !ended || !complete {
         StageStatus::Incomplete
-    } else if counts.fail > 0 || failed_rc.is_some() {
+    } else if counts.fail > 0 || failed_rc.is_some() || !problems.is_empty() {
         StageStatus::Fail
     } else if counts.skip > 0 && counts.pass == 0 && counts.xfail == 0 {
         StageStatus::Skip
@@ -377,6 +385,7 @@ fn test_to_json(test: &Test) -> Value {
         .collect();
     json::object([
         ("name", test.name.as_str().into()),
+        ("number", test.number.into()),
         ("status", test.status.as_str().into()),
         ("directive", test.directive.map(|d| d.as_str()).into()),
         ("reason", test.reason.as_str().into()),
@@ -883,6 +892,7 @@ mod tests {
         );
         let expected = r##"{
   "name": "a",
+  "number": 1,
   "status": "SKIP",
   "directive": "SKIP",
   "reason": "why",
@@ -908,6 +918,87 @@ mod tests {
         );
         assert_eq!(stages[0].get("rc"), Some(&Value::Number(0.0)));
         assert_eq!(json.get("exit_code"), Some(&Value::Number(0.0)));
+    }
+
+    #[test]
+    fn result_after_a_met_plan_fails() {
+        let report = run(&done(&staged(
+            "s",
+            "KTAP version 1\n1..1\nok 1 suite\nnot ok 2 x\n",
+            0,
+        )));
+        assert_eq!(report.verdict, Verdict::Fail, "{:?}", report.reasons);
+        assert_eq!(report.stages[0].status, StageStatus::Fail);
+        assert_eq!(
+            report.reasons,
+            [
+                "stage s: KTAP top level: plan 1..1, but 2 results came",
+                "stage s: 1 failed: x"
+            ]
+        );
+    }
+
+    #[test]
+    fn extra_nested_result_fails() {
+        let body = "KTAP version 1\n1..1\n    1..2\n    ok 1 a\n    ok 2 b\n    ok 3 c\nok 1 s\n";
+        let report = run(&done(&staged("s", body, 0)));
+        assert_eq!(report.verdict, Verdict::Fail);
+        assert_eq!(
+            report.reasons,
+            ["stage s: KTAP s: plan 1..2, but 3 results came"]
+        );
+    }
+
+    #[test]
+    fn glued_result_is_noticed() {
+        let body = "KTAP version 1\n1..3\nok 1 a\n[   1.0] rcu: foook 2 b\nok 3 c\n";
+        let report = run(&done(&staged("s", body, 0)));
+        assert_eq!(report.verdict, Verdict::Fail);
+        assert_eq!(report.stages[0].status, StageStatus::Incomplete);
+        assert!(
+            report
+                .reasons
+                .iter()
+                .any(|r| r.contains("result 2 is numbered 3")),
+            "{:?}",
+            report.reasons
+        );
+    }
+
+    #[test]
+    fn half_line_at_the_end_is_no_result() {
+        let log = "LAB: stage-begin s\nKTAP version 1\n1..3\nok 1 a\nok 2 b\nok 3 cha";
+        let report = run(log);
+        assert_eq!(
+            report.stages[0].counts,
+            Counts {
+                pass: 2,
+                ..Counts::default()
+            }
+        );
+        assert_eq!(report.stages[0].status, StageStatus::Incomplete);
+        assert_eq!(report.verdict, Verdict::Infra);
+        // A half marker is no marker either.
+        assert!(!run("LAB: plan-do").reasons.is_empty());
+        assert!(run("LAB: plan-done\n").reasons.is_empty());
+    }
+
+    #[test]
+    fn wrong_totals_and_bail_out_fail() {
+        let body = "KTAP version 1\n1..1\nok 1 a\n# Totals: pass:2 fail:0 xfail:0 xpass:0 skip:0 error:0\n";
+        let report = run(&done(&staged("s", body, 0)));
+        assert_eq!(report.verdict, Verdict::Fail);
+        let body = "KTAP version 1\n1..1\nBail out! no memory\n";
+        let report = run(&done(&staged("s", body, 0)));
+        assert_eq!(report.verdict, Verdict::Fail);
+        assert!(
+            report
+                .reasons
+                .iter()
+                .any(|r| r.ends_with("Bail out! no memory")),
+            "{:?}",
+            report.reasons
+        );
     }
 
     #[test]
