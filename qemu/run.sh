@@ -46,8 +46,13 @@ qemu=("$QEMU_BIN" -nodefaults -no-reboot -nographic -monitor none
 	-M "$QEMU_MACHINE" -cpu "$QEMU_CPU" "${accel_args[@]}" -smp "$smp" -m "$mem"
 	-kernel "$build/$QEMU_IMAGE" -initrd "$build/initramfs.cpio"
 	-append "$cmdline" -serial "file:$run/console.log" "${QEMU_EXTRA[@]}")
-# The reproducer, runnable by hand from the same toolchain.
-printf '%q ' timeout "$timeout" "${qemu[@]}" >"$run/qemu-cmdline.txt"
+# The reproducer, runnable by hand from the same toolchain: the same boot,
+# its console on stdout, so that rerunning it keeps this run's console.log.
+repro=("${qemu[@]}")
+for i in "${!repro[@]}"; do
+	[ "${repro[$i]}" = "file:$run/console.log" ] && repro[i]=stdio
+done
+printf '%q ' timeout "$timeout" "${repro[@]}" >"$run/qemu-cmdline.txt"
 echo >>"$run/qemu-cmdline.txt"
 
 : >"$run/console.log"

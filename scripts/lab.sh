@@ -18,18 +18,31 @@ export LAB_BINDS="$RESULTS=$RESULTS"
 # Host stage records for the report: "name=STATUS:secs".
 host_stages=()
 
-# prepare ARCH VARIANT: everything up to a bootable build; prints BUILD_DIR.
+# prepare ARCH VARIANT [BOOT_DIR]: everything up to a bootable build;
+# prints BUILD_DIR. With BOOT_DIR, the kernel image and initramfs are copied
+# there under the same lock, so that a run boots (and its reproducer names)
+# files that no later build replaces.
 prepare() {
-	local arch=$1 variant=$2 base tree build
+	local arch=$1 variant=$2 boot=${3:-} base tree build tree_lock
 	arch_setup "$arch"
 	build_name "$arch" "$variant" >/dev/null
 	# Explicit checks: run() calls this where errexit does not apply.
-	"$LAB_ROOT/scripts/toolchain.sh" all || return
-	base=$("$LAB_ROOT/scripts/source.sh" | tail -n 1) || return
+	# The sysroot and the imported source are shared by every run on the
+	# cache; a variant's worktree and the builds made from it are locked
+	# together, since a re-apply rewrites what a build reads.
+	(cache_lock setup && "$LAB_ROOT/scripts/toolchain.sh" all) || return
+	base=$( (cache_lock setup && "$LAB_ROOT/scripts/source.sh") | tail -n 1) || return
+	tree_lock=tree-$variant$([ -n "${KERNEL_SRC:-}" ] && echo "-user-$(user_tree_id)")
+	cache_lock "$tree_lock"
 	tree=$("$LAB_ROOT/scripts/patches.sh" "$base" "$variant" | tail -n 1) || return
 	build=$("$LAB_ROOT/scripts/build.sh" "$arch" "$variant" "$tree" | tail -n 1) || return
 	"$LAB_ROOT/scripts/kselftest.sh" "$arch" "$build" "$tree" || return
 	"$LAB_ROOT/scripts/initramfs.sh" "$arch" "$build" || return
+	if [ -n "$boot" ]; then
+		mkdir -p "$boot/$(dirname "$KIMAGE")"
+		cp "$build/$KIMAGE" "$boot/$KIMAGE" || return
+		cp "$build/initramfs.cpio" "$boot/initramfs.cpio" || return
+	fi
 	printf '%s\n' "$build"
 }
 
@@ -46,7 +59,7 @@ run() {
 	log "run folder: $run"
 
 	t0=$SECONDS
-	if ! build=$(prepare "$arch" "$variant" | tail -n 1) || [ -z "$build" ]; then
+	if ! build=$(prepare "$arch" "$variant" "$run/boot" | tail -n 1) || [ -z "$build" ]; then
 		host_stages+=("prepare=FAIL:$((SECONDS - t0))")
 		: >"$run/console.log"
 	else
@@ -58,7 +71,7 @@ run() {
 		local cmd="lab.expect=$variant lab.locktorture_secs=${LOCKTORTURE_SECS:-60}"
 		[ "${PROXY_EXEC:-1}" = 0 ] && cmd+=" lab.proxy_stress_mode=expect-inversion"
 		EXTRA_CMDLINE="$cmd ${EXTRA_CMDLINE:-}" \
-			"$LAB_ROOT/qemu/run.sh" "$arch" "$build" "$run" "$plan" || qemu_rc=$?
+			"$LAB_ROOT/qemu/run.sh" "$arch" "$run/boot" "$run" "$plan" || qemu_rc=$?
 		host_stages+=("boot=$([ "$qemu_rc" = 0 ] && echo PASS || echo FAIL):$((SECONDS - t0))")
 		[ "$qemu_rc" = 124 ] && extra+=(--timed-out)
 	fi
@@ -78,12 +91,10 @@ host_tests() {
 	"$LAB_ROOT/scripts/toolchain.sh" all || return
 	in_toolchain cargo test -q --offline --manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
 		--target-dir "$LABREPORT_TARGET"
-	if command -v shellcheck >/dev/null; then
-		(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh .ci/run &&
-			shellcheck -s sh tests/guest/init tests/guest/lib.sh)
-	else
-		log "SKIP shellcheck: not installed on the host"
-	fi
+	# toolchain.sh installed shellcheck with the other host packages.
+	need_cmd shellcheck
+	(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh .ci/run &&
+		shellcheck -s sh tests/guest/init tests/guest/lib.sh)
 }
 
 # The test matrix: both arches patched with the full plan, arm64 stock

@@ -14,14 +14,45 @@ SYSROOT=${SYSROOT:-$LAB_CACHE/sysroot}
 LOG_DIR=${LOG_DIR:-$LAB_CACHE/logs}
 export LAB_ROOT LAB_CACHE TOOLCHAIN SYSROOT LOG_DIR
 
-# Bad make variables stop every script before it does anything.
+# Bad make variables stop every script before it does anything: every
+# variable of the README's table is checked here, once, so that a typo
+# never starts a kernel build first.
 check_vars() {
+	local v
 	case $TOOLCHAIN in sysroot | host) ;; *) die "TOOLCHAIN='$TOOLCHAIN' must be sysroot or host" ;; esac
+	case ${ARCH:-x86_64} in x86_64 | arm64) ;; *) die "ARCH='$ARCH' must be x86_64 or arm64" ;; esac
+	case ${VARIANT:-patched} in patched | stock) ;; *) die "VARIANT='$VARIANT' must be patched or stock" ;; esac
 	case ${DEBUG:-0} in 0 | 1) ;; *) die "DEBUG='$DEBUG' must be 0 or 1" ;; esac
 	case ${PROXY_EXEC:-1} in 0 | 1) ;; *) die "PROXY_EXEC='$PROXY_EXEC' must be 0 or 1" ;; esac
-	if [ -n "${JOBS:-}" ] && ! [[ $JOBS =~ ^[1-9][0-9]*$ ]]; then
-		die "JOBS='$JOBS' is not a positive integer"
+	case ${ACCEL:-tcg} in tcg | kvm | auto) ;; *) die "ACCEL='$ACCEL' must be tcg, kvm or auto" ;; esac
+	for v in SMP MEM BOOT_TIMEOUT JOBS LOCKTORTURE_SECS; do
+		if [ -n "${!v:-}" ] && ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
+			die "$v='${!v}' is not a positive integer"
+		fi
+	done
+	# The guest needs room for the initramfs and the stress threads.
+	if [ -n "${MEM:-}" ] && [ "$MEM" -lt 256 ]; then
+		die "MEM='$MEM' is below 256 MiB, too little for the guest"
 	fi
+	if [ -n "${KERNEL_SRC:-}" ] && [ ! -d "$KERNEL_SRC" ]; then
+		die "KERNEL_SRC='$KERNEL_SRC' is not a directory"
+	fi
+}
+
+# cache_lock NAME: hold the cache-wide lock NAME until the calling
+# (sub)shell exits, so that two runs on one cache never build into, patch or
+# provision the same directory at once. A busy lock is waited for, with a
+# message naming it and its holder.
+cache_lock() {
+	local f=$LAB_CACHE/locks/$1.lock fd
+	mkdir -p "${f%/*}"
+	exec {fd}>>"$f"
+	if ! flock -n "$fd"; then
+		log "waiting for the lock '$1' ($f), held by: $(cat "$f.holder" 2>/dev/null || echo unknown)"
+		flock "$fd"
+		log "got the lock '$1'"
+	fi
+	printf 'pid %s from %s since %(%T)T\n' "$BASHPID" "$LAB_ROOT" -1 >"$f.holder"
 }
 
 log() { printf '[lab %(%T)T] %s\n' -1 "$*" >&2; }
@@ -100,10 +131,18 @@ in_toolchain() {
 # Per checkout: cargo does not rebuild when only the checkout moves, and the
 # CLI tests would then run a binary built from another checkout.
 LABREPORT_TARGET=$LAB_ROOT/tools/labreport/target
+# A failed build is an infrastructure failure, checked here and not left to
+# errexit: callers run this in `|| rc=$?` and pipelines, where errexit is
+# off and a stale binary would otherwise judge the run.
 labreport() {
-	in_toolchain cargo build -q --release --offline \
+	local logf=$LOG_DIR/labreport-build.log
+	mkdir -p "$LOG_DIR"
+	if ! in_toolchain cargo build -q --release --offline \
 		--manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
-		--target-dir "$LABREPORT_TARGET" >&2
+		--target-dir "$LABREPORT_TARGET" >"$logf" 2>&1; then
+		tail -n 20 "$logf" >&2
+		die "step 'labreport build' failed; full log: $logf"
+	fi
 	in_toolchain "$LABREPORT_TARGET/release/labreport" "$@"
 }
 

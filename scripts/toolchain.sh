@@ -27,6 +27,9 @@ host_prereqs() {
 	command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 	command -v bwrap >/dev/null || missing+=(bubblewrap)
 	command -v curl >/dev/null || missing+=(curl)
+	# make host-test lints the shell glue: a missing linter is no pass.
+	command -v shellcheck >/dev/null || missing+=(shellcheck)
+	command -v flock >/dev/null || missing+=(util-linux)
 	[ ${#missing[@]} -eq 0 ] && return 0
 	log "installing host packages: ${missing[*]}"
 	command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
