@@ -398,7 +398,9 @@ fn min_indent(lines: &[DocLine]) -> usize {
 }
 
 /// kselftest's "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N",
-/// printed by ksft_print_cnts() after a program's last result.
+/// printed by ksft_print_cnts() after a program's last result. KUnit's
+/// "# Totals: pass:N fail:N skip:N total:N" counts the test cases of all
+/// suites, not the results of its level, and is not one of these.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Totals {
     pass: u64,
@@ -524,6 +526,8 @@ impl Parser<'_> {
         let lines = self.lines;
         let mut block = Block::default();
         let mut pending = Pending::default();
+        // Between kselftest_harness's "#  RUN name ..." and its verdict.
+        let mut harness_body = false;
         while let Some(line) = lines.get(self.pos) {
             let Some(kind) = classify(&line.text) else {
                 // Kernel messages interleave anywhere, at any indentation.
@@ -558,7 +562,22 @@ impl Parser<'_> {
                     if let Some(totals) = Totals::parse(text) {
                         block.totals = Some(totals);
                     }
+                    if harness_body {
+                        harness_body = !is_harness_end(text);
+                    } else {
+                        harness_body = is_harness_run(text);
+                    }
                     pending.log.push(text.to_string());
+                }
+                Line::Result(result) if harness_body => {
+                    // ksft results printed inside a kselftest_harness test
+                    // (the futex tests do): the test's own, not this level's.
+                    let test = self.finish_test(result, Pending::default());
+                    pending
+                        .group
+                        .get_or_insert_with(Block::default)
+                        .tests
+                        .push(test);
                 }
                 Line::Result(result) => {
                     let test = self.finish_test(result, std::mem::take(&mut pending));
@@ -676,6 +695,25 @@ impl Parser<'_> {
         self.problems.append(&mut parser.problems);
         group
     }
+}
+
+/// kselftest_harness's "#  RUN           fixture.test ..." that opens a test.
+fn is_harness_run(text: &str) -> bool {
+    let body = text.trim_start_matches('#').trim();
+    body.strip_prefix("RUN ")
+        .is_some_and(|rest| rest.ends_with(" ..."))
+}
+
+/// kselftest_harness's "#            OK  fixture.test" (or FAIL, SKIP,
+/// XFAIL, XPASS) that closes a test.
+fn is_harness_end(text: &str) -> bool {
+    let body = text.trim_start_matches('#').trim();
+    let mut words = body.split_whitespace();
+    matches!(
+        words.next(),
+        Some("OK" | "FAIL" | "SKIP" | "XFAIL" | "XPASS")
+    ) && words.next().is_some()
+        && words.next().is_none()
 }
 
 /// The text of a kselftest-nested line: "# ok 1 foo" -> "ok 1 foo".
@@ -1020,6 +1058,7 @@ not ok 2 selftests: net: reuseport_bpf # exit=1
 # TAP version 13
 # 1..2
 # #  RUN           udpgso.ipv4 ...
+# #            OK  udpgso.ipv4
 # ok 1 udpgso.ipv4
 # ok 2 udpgso.ipv6
 not ok 3 selftests: net: udpgso # exit=1
@@ -1049,7 +1088,10 @@ not ok 3 selftests: net: udpgso # exit=1
         );
         assert_eq!(
             doc.tests[2].subtests[0].log,
-            ["#  RUN           udpgso.ipv4 ..."]
+            [
+                "#  RUN           udpgso.ipv4 ...",
+                "#            OK  udpgso.ipv4"
+            ]
         );
         assert_eq!(doc.tests[2].failures(), ["selftests: net: udpgso"]);
     }

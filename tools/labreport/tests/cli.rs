@@ -509,3 +509,109 @@ fn bench_aggregates_console_results() {
         assert!(svg.ends_with("</svg>\n"));
     }
 }
+
+/// Runs `console` on a variant of the real 7.2 console log that `edit`
+/// makes; returns the exit code and the reasons.
+fn real_7_2(edit: impl Fn(&str) -> String, name: &str) -> (i32, Vec<String>) {
+    let log = std::fs::read_to_string(format!("{FIXTURES}/real-7.2-x86_64-patched.log")).unwrap();
+    let path = out_path(&format!("{name}.log"));
+    std::fs::write(&path, edit(&log)).unwrap();
+    let out = out_path(&format!("{name}.json"));
+    let run = labreport(&[
+        "console",
+        "--log",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let reasons = array_at(&read_json(&out), "reasons")
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    (run.code, reasons)
+}
+
+/// A whole x86_64 patched run of this lab on 7.2.11 (make test,
+/// 2026-12-01), with kselftest_harness output whose tests print their own
+/// ksft results, and KUnit's "# Totals" over all suites.
+#[test]
+fn real_7_2_run_passes() {
+    let (code, reasons) = real_7_2(str::to_string, "real-pass");
+    assert_eq!((code, reasons), (0, Vec::<String>::new()));
+}
+
+#[test]
+fn real_7_2_lost_result_fails() {
+    let (code, reasons) = real_7_2(
+        |log| {
+            // The serial console ends lines with "\r\n".
+            let line = "ok 1 selftests: futex/functional: futex_wait_timeout\r\n";
+            assert!(log.contains(line));
+            log.replacen(line, "", 1)
+        },
+        "real-lost",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        reasons.iter().any(|r| r.contains(
+            "result 1 is numbered 2 (selftests: futex/functional: futex_wait_wouldblock)"
+        )),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn real_7_2_wrong_totals_fail() {
+    let (code, reasons) = real_7_2(
+        |log| {
+            log.replacen(
+                "# # Totals: pass:4 fail:0 xfail:0 xpass:0 skip:0 error:0",
+                "# # Totals: pass:4 fail:1 xfail:0 xpass:0 skip:0 error:0",
+                1,
+            )
+        },
+        "real-totals",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("# Totals: pass:4 fail:1")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn real_7_2_failure_inside_a_harness_test_fails() {
+    let (code, reasons) = real_7_2(
+        |log| {
+            log.replacen(
+                "# ok 3 futex_wait_bitset monotonic succeeds",
+                "# not ok 3 futex_wait_bitset monotonic succeeds",
+                1,
+            )
+        },
+        "real-inner",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("futex_wait_bitset monotonic")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn real_7_2_cut_mid_line_is_incomplete() {
+    let (code, _) = real_7_2(
+        |log| {
+            let at = log
+                .find("\nok 15 selftests: timers")
+                .expect("kselftest's last result");
+            format!("{}\nok 15 sel", &log[..at])
+        },
+        "real-cut",
+    );
+    assert_eq!(code, 2);
+}
