@@ -25,9 +25,16 @@ while read -r group file; do
 	case $group in '' | '#'*) continue ;; esac
 	n=$((n + 1))
 	patch=$LAB_ROOT/patches/$file
+	# --no-tree: the imported base has no history, so Fixes: ids are
+	# checked against upstream by hand (UNKNOWN_COMMIT_ID). The one report
+	# taken as clean is "Originally-by:", the tip tree's credit for a
+	# design's author, which checkpatch does not know.
+	cp_log=$LOG_DIR/checkpatch-$file.log
 	if ! in_toolchain perl "$tree/scripts/checkpatch.pl" --strict --quiet --no-tree --ignore UNKNOWN_COMMIT_ID "$patch" \
-		>"$LOG_DIR/checkpatch-$file.log" 2>&1; then
-		log "FAIL checkpatch $file (log: $LOG_DIR/checkpatch-$file.log)"
+		>"$cp_log" 2>&1 &&
+		{ grep -E '^(ERROR|WARNING|CHECK):' "$cp_log" | grep -qv '^WARNING: Non-standard signature: Originally-by:$' ||
+			! grep -q '^WARNING: Non-standard signature: Originally-by:$' "$cp_log"; }; then
+		log "FAIL checkpatch $file (log: $cp_log)"
 		failed=1
 	fi
 	git -C "$tree" -c user.name=proxy-exec-lab -c user.email=lab@localhost am --3way "$patch" \

@@ -137,11 +137,11 @@ soak() {
 }
 
 # Stage lists (tests/guest/stages/<name>.sh), each overridable.
-PLAN_RUN=${PLAN_RUN:-smoke,proxy_stress}
-PLAN_TEST=${PLAN_TEST:-smoke,proxy_stress,pushable,kselftest,locktorture}
-PLAN_AB=${PLAN_AB:-smoke,proxy_stress,pushable}
-PLAN_NOPROXY=${PLAN_NOPROXY:-proxy_stress}
-PLAN_SOAK=${PLAN_SOAK:-proxy_stress,locktorture}
+PLAN_RUN=${PLAN_RUN:-smoke,proxy_stress,pushable_check}
+PLAN_TEST=${PLAN_TEST:-smoke,proxy_stress,pushable,kselftest,locktorture,pushable_check}
+PLAN_AB=${PLAN_AB:-smoke,proxy_stress,pushable,pushable_check}
+PLAN_NOPROXY=${PLAN_NOPROXY:-proxy_stress,pushable_check}
+PLAN_SOAK=${PLAN_SOAK:-proxy_stress,locktorture,pushable_check}
 
 main() {
 	local cmd=${1:-}
