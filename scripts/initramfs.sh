@@ -31,7 +31,7 @@ rm -rf "$root"/usr/lib/*/gconv "$root"/usr/lib/*/engines-3
 
 cp -a "$out/modroot/lib/modules" "$root/usr/lib/"
 install -m 0755 "$LAB_ROOT/tests/guest/init" "$root/init"
-cp -a "$LAB_ROOT/tests/guest/lib.sh" "$LAB_ROOT/tests/guest/stages" "$root/lab/"
+cp -a "$LAB_ROOT/tests/guest/lib.sh" "$LAB_ROOT/tests/guest/splat-patterns" "$LAB_ROOT/tests/guest/stages" "$root/lab/"
 # Extra payloads (kselftests) staged by other steps.
 if [ -d "$out/kselftest-install" ]; then
 	cp -a "$out/kselftest-install" "$root/kselftest"

@@ -25,15 +25,34 @@ lab_param() {
 	echo "${v:-$2}"
 }
 
-# Kernel log lines that fail a stage even when its own checks passed.
-SPLAT='WARNING:|BUG:|Oops|Call Trace|Kernel panic|blocked for more than|detected stall|self-detected stall|rcu_.*stall|soft lockup|hard LOCKUP|workqueue lockup|Workqueue: .* hung|possible circular locking|possible recursive locking|inconsistent lock state|general protection fault|Unable to handle'
+# splat_lines: the lines of stdin that are kernel splats, by the one list
+# that labreport also uses (/lab/splat-patterns, from tests/guest/):
+# KIND|PREFIX|CONTAINS, matched at the start of the text after the printk
+# timestamp and caller.
+splat_lines() {
+	awk -v pats=/lab/splat-patterns '
+	BEGIN {
+		while ((getline l < pats) > 0) {
+			if (l == "" || l ~ /^#/) continue
+			n++; split(l, f, "[|]"); pre[n] = f[2]; has[n] = f[3]
+		}
+		if (!n) { print "splat_lines: no patterns in " pats; exit 1 }
+	}
+	{
+		body = $0
+		sub(/^\[[ 0-9.]*\] ?/, "", body)
+		sub(/^\[ *[TC][0-9]+\] ?/, "", body)
+		for (i = 1; i <= n; i++)
+			if (index(body, pre[i]) == 1 && (has[i] == "" || index(body, has[i]) > 0)) { print; break }
+	}'
+}
 
 # dmesg_mark: the current length of the kernel log, for splats_since.
 dmesg_mark() { dmesg | wc -l; }
 
 # splats_since MARK: up to 5 splat lines logged after dmesg_mark said MARK.
 splats_since() {
-	dmesg | tail -n +"$(($1 + 1))" | grep -E "$SPLAT" | head -n 5
+	dmesg | tail -n +"$(($1 + 1))" | splat_lines | head -n 5
 }
 
 # Scheduler debugfs files of the A/B stages (pushable, bench).

@@ -96,7 +96,7 @@ for type in $TYPES; do
 		ktap_diag "$type: statistics report failures"
 		ok=0
 	fi
-	splat=$(echo "$log" | grep -E "$SPLAT")
+	splat=$(echo "$log" | splat_lines)
 	if [ -n "$splat" ]; then
 		echo "$splat" | head -n 20 | sed "s/^/# $type: splat: /"
 		ok=0

@@ -6,6 +6,7 @@
 //! test output that merely mention "WARNING" do not count.
 
 use crate::console::Console;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -24,6 +25,25 @@ pub enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 12] = [
+        Kind::Warning,
+        Kind::Bug,
+        Kind::Oops,
+        Kind::CallTrace,
+        Kind::Lockdep,
+        Kind::HungTask,
+        Kind::RcuStall,
+        Kind::SoftLockup,
+        Kind::HardLockup,
+        Kind::WorkqueueLockup,
+        Kind::Ubsan,
+        Kind::Panic,
+    ];
+
+    fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Warning => "warning",
@@ -42,73 +62,43 @@ impl Kind {
     }
 }
 
-/// Report titles lockdep prints after "WARNING: ".
-const LOCKDEP_TITLES: &[&str] = &[
-    "possible circular locking dependency",
-    "possible recursive locking",
-    "inconsistent lock state",
-    "suspicious RCU usage",
-    "possible irq lock inversion dependency",
-    "bad unlock balance",
-    "held lock freed",
-    "lock held when returning to user space",
-];
+/// The splat patterns shared with the guest: tests/guest/splat-patterns.
+const PATTERNS: &str = include_str!("../../../tests/guest/splat-patterns");
+
+/// One line of `PATTERNS`.
+struct Pattern {
+    kind: Kind,
+    prefix: &'static str,
+    contains: &'static str,
+}
+
+/// The patterns, in file order; a malformed line is a build-time data bug
+/// that the tests catch.
+fn patterns() -> &'static [Pattern] {
+    static PARSED: OnceLock<Vec<Pattern>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        PATTERNS
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .filter_map(|line| {
+                let mut fields = line.splitn(3, '|');
+                let kind = Kind::parse(fields.next()?)?;
+                Some(Pattern {
+                    kind,
+                    prefix: fields.next()?,
+                    contains: fields.next()?,
+                })
+            })
+            .collect()
+    })
+}
 
 /// The kind of splat whose header `body` is, if any.
 pub fn classify(body: &str) -> Option<Kind> {
-    if body.starts_with("Kernel panic - not syncing") {
-        return Some(Kind::Panic);
-    }
-    if let Some(title) = body.strip_prefix("WARNING:") {
-        let title = title.trim_start();
-        let lockdep = LOCKDEP_TITLES.iter().any(|t| title.starts_with(t));
-        return Some(if lockdep {
-            Kind::Lockdep
-        } else {
-            Kind::Warning
-        });
-    }
-    if let Some(title) = body.strip_prefix("BUG:") {
-        let workqueue = title.trim_start().starts_with("workqueue lockup");
-        return Some(if workqueue {
-            Kind::WorkqueueLockup
-        } else {
-            Kind::Bug
-        });
-    }
-    if body.starts_with("kernel BUG at ") {
-        return Some(Kind::Bug);
-    }
-    // Older kernels say "NMI watchdog:" for both lockup detectors.
-    let watchdog = body.strip_prefix("NMI ").unwrap_or(body);
-    if let Some(message) = watchdog.strip_prefix("watchdog: ") {
-        if message.starts_with("BUG: soft lockup") {
-            return Some(Kind::SoftLockup);
-        }
-        if message.contains("hard LOCKUP") {
-            return Some(Kind::HardLockup);
-        }
-    }
-    if body.starts_with("Oops:") || body.starts_with("Internal error: Oops") {
-        return Some(Kind::Oops);
-    }
-    // arm64 and riscv spell it "Call trace:".
-    if body.starts_with("Call Trace:") || body.starts_with("Call trace:") {
-        return Some(Kind::CallTrace);
-    }
-    if body.starts_with("INFO: task ") && body.contains(" blocked for more than ") {
-        return Some(Kind::HungTask);
-    }
-    // "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", "rcu: INFO:
-    // rcu_sched self-detected stall on CPU"; before 5.x without "rcu: ".
-    if (body.starts_with("rcu: INFO: ") || body.starts_with("INFO: rcu_")) && body.contains("stall")
-    {
-        return Some(Kind::RcuStall);
-    }
-    if body.starts_with("UBSAN:") {
-        return Some(Kind::Ubsan);
-    }
-    None
+    patterns()
+        .iter()
+        .find(|p| body.starts_with(p.prefix) && body.contains(p.contains))
+        .map(|p| p.kind)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +146,23 @@ pub fn find(console: &Console) -> Vec<Found> {
 mod tests {
     use super::*;
     use crate::console;
+
+    #[test]
+    fn every_pattern_line_parses_and_every_kind_has_one() {
+        let lines = PATTERNS
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .count();
+        assert_eq!(
+            patterns().len(),
+            lines,
+            "a malformed line in splat-patterns"
+        );
+        for kind in Kind::ALL {
+            assert!(patterns().iter().any(|p| p.kind == kind), "{kind:?}");
+        }
+        assert!(patterns().iter().all(|p| !p.prefix.is_empty()));
+    }
 
     #[test]
     fn classifies_each_kind() {
