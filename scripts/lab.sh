@@ -93,7 +93,9 @@ host_tests() {
 		--target-dir "$LABREPORT_TARGET"
 	# toolchain.sh installed shellcheck with the other host packages.
 	need_cmd shellcheck
-	(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh .ci/run &&
+	"$LAB_ROOT/tests/host/bad-vars.sh"
+	"$LAB_ROOT/tests/host/guest-splats.sh"
+	(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh tests/host/*.sh .ci/run &&
 		shellcheck -s sh tests/guest/init tests/guest/lib.sh)
 }
 
