@@ -86,15 +86,16 @@ run() {
 	return "$rc"
 }
 
+# Every step is checked: test_all() calls this where errexit is off.
 host_tests() {
 	# cargo runs in the sysroot: provision it first on a fresh machine.
 	"$LAB_ROOT/scripts/toolchain.sh" all || return
 	in_toolchain cargo test -q --offline --manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
-		--target-dir "$LABREPORT_TARGET"
+		--target-dir "$LABREPORT_TARGET" || return
 	# toolchain.sh installed shellcheck with the other host packages.
 	need_cmd shellcheck
-	"$LAB_ROOT/tests/host/bad-vars.sh"
-	"$LAB_ROOT/tests/host/guest-splats.sh"
+	"$LAB_ROOT/tests/host/bad-vars.sh" || return
+	"$LAB_ROOT/tests/host/guest-splats.sh" || return
 	(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh tests/host/*.sh .ci/run &&
 		shellcheck -s sh tests/guest/init tests/guest/lib.sh)
 }
