@@ -31,7 +31,7 @@ rc=$$?; case $$rc in 0) ;; 1) what='test failure' ;; 2) what='infrastructure fai
 [ $$rc = 0 ] || echo "lab: exit code $$rc ($$what); make itself exits 2" >&2; exit $$rc
 endef
 
-.PHONY: help run test host-test toolchain source prepare check-series soak bench bench-pipeline clean distclean
+.PHONY: help run test host-test toolchain source prepare check-series format-series soak bench bench-pipeline clean distclean
 
 help:
 	@echo 'proxy-exec lab'
@@ -43,6 +43,7 @@ help:
 	@echo '  make source      fetch, verify and import the pinned linux-source-7.2'
 	@echo '  make prepare     patch, configure and build ARCH/VARIANT, and its initramfs'
 	@echo '  make check-series  checkpatch --strict, git am and an ARCH build after each patch'
+	@echo '  make format-series [OUT=dir]  the series signed off by your git identity'
 	@echo '  make soak        long run (DURATION=30m) of the stress module and locktorture'
 	@echo '  make bench       stock vs patched vs proxy exec off: BENCH_RUNS=5 boots each, interleaved,'
 	@echo '                   on x86_64 and arm64 (or ARCH=); report in results/bench-<time>/bench.md'
@@ -77,6 +78,9 @@ prepare:
 
 check-series:
 	@scripts/check-series.sh $(ARCH)
+
+format-series:
+	@scripts/format-series.sh $(OUT)
 
 soak:
 	@$(LAB) soak $(ARCH) $(VARIANT); $(lab_exit)
