@@ -5,9 +5,10 @@
 //! Scenarios of mutex-blocked FIFO, DEADLINE and NORMAL kernel threads that proxy execution
 //! must handle: priority inversion, deadline donors, deep blocked-on chains across CPUs,
 //! donors with disjoint affinity, owners that sleep, yield and move while they hold a lock,
-//! policy churn on blocked waiters, and owners that block again while running as proxies.
-//! Each scenario checks mutual exclusion, progress, allowed CPUs and a latency bound, and
-//! reports its figures as KTAP.
+//! policy churn on blocked waiters, owners that block again while running as proxies, and
+//! donors left behind a hog on the owner's old CPU while another CPU they may use is idle
+//! (`stranded`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
+//! bound, and reports its figures as KTAP.
 //!
 //! Control is through debugfs (`/sys/kernel/debug/proxy_stress/`):
 //!
@@ -16,6 +17,14 @@
 //!   name `EINVAL`.
 //! - `results`: KTAP of the last run.
 //! - `status`: `idle` or the scenario being run.
+//!
+//! A scenario whose threads have not all finished their loops within a grace period past its
+//! end (its duration, at least 2 s) fails as `stuck`: the stuck threads are listed in the
+//! results and their stacks logged, they are left running, and the module pins itself, so that
+//! it cannot be unloaded; the write then fails with `ETIMEDOUT`. A signal to the writer
+//! interrupts the run: the scenario being run fails as `interrupted`, the rest are skipped,
+//! and the write fails with `EINTR`. `plant_stuck=1` makes the first thread created never
+//! finish, to test this.
 //!
 //! Nothing runs at load time unless `autorun=1`.
 
@@ -30,6 +39,7 @@ use kernel::{
             Acquire,
             Atomic,
             Full,
+            Relaxed,
             Release, //
         },
         Mutex,
@@ -50,7 +60,8 @@ mod scenarios;
 use harness::{
     ncpus,
     RunCtx,
-    ABORT, //
+    ABORT,
+    PLANT_STUCK, //
 };
 use scenarios::{
     default_set,
@@ -78,7 +89,7 @@ module! {
             default: 0,
             description: "Bit set of scenarios for 'all' and autorun, bit i = scenario i: \
                           rt-inversion dl-donor chain cross-cpu owner-moves churn reblock \
-                          pushable (0: all but pushable)",
+                          pushable stranded (0: all but pushable)",
         },
         seed: u64 {
             default: 0,
@@ -96,6 +107,11 @@ module! {
             default: 0,
             description: "1: run the selected scenarios at load time (0..1)",
         },
+        plant_stuck: u8 {
+            default: 0,
+            description: "1: the first thread created never finishes, to test the report of \
+                          stuck threads; the module then stays pinned (0..1)",
+        },
     },
 }
 
@@ -109,6 +125,7 @@ struct Config {
     wait_bound_us: u32,
     pushable_ms: u32,
     autorun: bool,
+    plant_stuck: bool,
 }
 
 /// Checks that parameter `name` is within `lo..=hi`.
@@ -156,6 +173,7 @@ impl Config {
                 60_000,
             )?,
             autorun: check("autorun", *module_parameters::autorun.value(), 0, 1)? == 1,
+            plant_stuck: check("plant_stuck", *module_parameters::plant_stuck.value(), 0, 1)? == 1,
         })
     }
 }
@@ -259,28 +277,68 @@ impl Control {
         writeln!(t, "1..{count}").map_err(|_| ENOMEM)?;
 
         let mut num = 0;
+        let (mut stuck, mut interrupted) = (false, false);
         for (i, sc) in SCENARIOS.iter().enumerate() {
             if set & (1 << i) == 0 {
                 continue;
             }
             num += 1;
             self.current.store(i as u32 + 1, Release);
+            interrupted |= kernel::current!().signal_pending();
             let out = if ABORT.load(Acquire) {
                 Outcome::skip("module unloading", None)
+            } else if interrupted {
+                Outcome::skip("run interrupted", None)
             } else {
                 let ms = if sc.long {
                     cfg.pushable_ms
                 } else {
                     cfg.duration_ms
                 };
-                RunCtx::new(ms, cfg.wait_bound_us.into(), seed, cfg.threads_per_cpu)
-                    .and_then(|ctx| sc.run(&ctx))
-                    .unwrap_or_else(|e| Outcome::failed("setup failed", Some(e)))
+                match RunCtx::new(
+                    ms.max(sc.min_ms),
+                    cfg.wait_bound_us.into(),
+                    seed,
+                    cfg.threads_per_cpu,
+                ) {
+                    Ok(ctx) => {
+                        let res = sc.run(&ctx);
+                        let left = ctx.take_stuck();
+                        for s in left.iter() {
+                            t.write_fmt(fmt!(
+                                "# stuck: {} pid {} cpu {}\n",
+                                &*s.name,
+                                s.pid,
+                                s.cpu
+                            ))
+                            .map_err(|_| ENOMEM)?;
+                        }
+                        // A signal also fails the creation of threads, with `EINTR`.
+                        interrupted = ctx.interrupted()
+                            || (matches!(res, Err(e) if e == EINTR)
+                                && kernel::current!().signal_pending());
+                        if !left.is_empty() {
+                            stuck = true;
+                            Outcome::failed("stuck", None)
+                        } else if interrupted {
+                            Outcome::failed("interrupted", None)
+                        } else {
+                            res.unwrap_or_else(|e| Outcome::failed("setup failed", Some(e)))
+                        }
+                    }
+                    Err(e) => Outcome::failed("setup failed", Some(e)),
+                }
             };
             report(&mut t, num, sc.name, &out).map_err(|_| ENOMEM)?;
         }
         *self.results.lock() = t.0;
-        Ok(())
+        if stuck {
+            Err(ETIMEDOUT)
+        } else if interrupted {
+            Err(EINTR)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -365,6 +423,7 @@ impl kernel::InPlaceModule for ProxyStress {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
             let cfg = Config::from_params()?;
+            PLANT_STUCK.store(cfg.plant_stuck, Relaxed);
             Ok(try_pin_init!(Self {
                 debugfs <- Scope::dir(Control::new(cfg), c"proxy_stress", |ctl, dir| {
                     dir.write_only_callback_file(c"run", ctl, &write_run);
@@ -387,9 +446,9 @@ impl kernel::InPlaceModule for ProxyStress {
 #[pinned_drop]
 impl PinnedDrop for ProxyStress {
     fn drop(self: Pin<&mut Self>) {
-        // Stop a run in progress: its threads and its controller watch `ABORT`. Dropping the
-        // debugfs scope afterwards removes the files, which waits for the `run` writer to
-        // return.
+        // Stop a run in progress: its threads watch `ABORT`, and its controller waits for them.
+        // Dropping the debugfs scope afterwards removes the files, which waits for the `run`
+        // writer to return (forever if a thread is stuck: see `Roster::leave_stuck`).
         ABORT.store(true, Release);
     }
 }

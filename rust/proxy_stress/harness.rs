@@ -5,9 +5,11 @@
 //! A seeded PRNG, a latency histogram, per-thread statistics, a mutex wrapper that checks
 //! mutual exclusion, a wait gate for round-based scenarios, workers that loop over a
 //! scenario's step, and a roster that creates every thread and test lock of a scenario
-//! before any thread starts, and adds up what they saw.
+//! before any thread starts, and adds up what they saw, or reports the threads that never
+//! finished.
 
 use kernel::{
+    bindings,
     cpu::{
         nr_cpu_ids,
         CpuId, //
@@ -18,6 +20,7 @@ use kernel::{
         KThread, //
     },
     new_condvar,
+    new_mutex,
     new_spinlock,
     prelude::*,
     sched::Policy,
@@ -34,12 +37,16 @@ use kernel::{
         },
         Arc,
         CondVar,
+        CondVarTimeoutResult,
         LockClassKey,
         Mutex,
         MutexGuard,
         SpinLock, //
     },
-    task::Task,
+    task::{
+        Pid,
+        Task, //
+    },
     time::{
         delay::{
             fsleep,
@@ -53,8 +60,11 @@ use kernel::{
     }, //
 };
 
-/// Set on module unload: every scenario thread and the controller stop as soon as they see it.
+/// Set on module unload: every scenario thread stops as soon as it sees it.
 pub(crate) static ABORT: Atomic<bool> = Atomic::new(false);
+
+/// Set at load time by `plant_stuck=1`: the next thread created never finishes (see [`create`]).
+pub(crate) static PLANT_STUCK: Atomic<bool> = Atomic::new(false);
 
 /// At most this many CPUs take part, so CPU sets fit in a `u64` and thread counts stay small.
 pub(crate) const MAX_CPUS: u32 = 16;
@@ -268,7 +278,8 @@ pub(crate) struct Stats {
     pub(crate) errors: u64,
     /// The errno of the first of them.
     pub(crate) first_errno: u64,
-    /// rt-inversion: rounds in which the spinners gave up before the waiter got the lock.
+    /// rt-inversion: rounds in which the spinners gave up before the waiter got the lock;
+    /// stranded: rounds in which the owner gave up waiting for the donor to block.
     pub(crate) spin_timeouts: u64,
     /// churn: successful policy changes.
     pub(crate) policy_changes: u64,
@@ -288,6 +299,11 @@ pub(crate) struct Stats {
     /// pushable: bursts of the owner on CPU1 and its CPU changes.
     pub(crate) on_cpu1: u64,
     pub(crate) migrations: u64,
+    /// stranded: rounds run, rounds in which the owner moved off its CPU before unlocking, and
+    /// those of them in which the donor waited past the bound.
+    pub(crate) rounds: u64,
+    pub(crate) owner_moved: u64,
+    pub(crate) stranded: u64,
 }
 
 impl Stats {
@@ -321,6 +337,9 @@ impl Stats {
             reblocks: 0,
             on_cpu1: 0,
             migrations: 0,
+            rounds: 0,
+            owner_moved: 0,
+            stranded: 0,
         })
     }
 
@@ -367,6 +386,9 @@ impl Stats {
         self.reblocks += o.reblocks;
         self.on_cpu1 += o.on_cpu1;
         self.migrations += o.migrations;
+        self.rounds += o.rounds;
+        self.owner_moved += o.owner_moved;
+        self.stranded += o.stranded;
     }
 
     /// Stops a thread the caller started itself and merges its statistics into these (or
@@ -392,6 +414,19 @@ pub(crate) struct RunCtx {
     pub(crate) bound_us: u64,
     pub(crate) seed: u64,
     pub(crate) tpc: u32,
+    /// Set when a signal interrupted the controller: the threads stop as if the run were over.
+    interrupted: Atomic<bool>,
+    /// Threads that did not finish in time and were left running (see [`Roster::run`]).
+    #[pin]
+    stuck: Mutex<KVec<Stuck>>,
+}
+
+/// A thread that did not finish its loop within the grace period after the end of its run.
+pub(crate) struct Stuck {
+    pub(crate) name: CString,
+    pub(crate) pid: Pid,
+    /// The CPU it last ran on or is queued on.
+    pub(crate) cpu: u32,
 }
 
 impl RunCtx {
@@ -404,6 +439,8 @@ impl RunCtx {
                 bound_us,
                 seed,
                 tpc,
+                interrupted: Atomic::new(false),
+                stuck <- new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
         )
@@ -429,19 +466,31 @@ impl RunCtx {
         self.go.set(1);
     }
 
-    /// True once the run is over or the module is going away.
+    /// True once the run is over, was interrupted, or the module is going away.
     pub(crate) fn expired(&self) -> bool {
-        ABORT.load(Relaxed) || now_ns() >= self.end_ns.load(Acquire)
+        ABORT.load(Relaxed)
+            || self.interrupted.load(Relaxed)
+            || now_ns() >= self.end_ns.load(Acquire)
     }
 
-    /// Sleeps in the controller until the run is over.
-    fn wait_end(&self) {
-        while !self.expired() {
-            let left_us = (self.end_ns.load(Acquire) - now_ns()) / 1000;
-            sleep_us(left_us.clamp(1, 20_000) as u64);
-        }
+    /// Whether a signal to the controller interrupted the run.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupted.load(Acquire)
+    }
+
+    /// Time the threads get past the end of the run to finish their loops, in nanoseconds.
+    fn grace_ns(&self) -> i64 {
+        i64::from(self.duration_ms.max(MIN_GRACE_MS)) * 1_000_000
+    }
+
+    /// Takes the list of the threads of the run that are stuck (empty if none is).
+    pub(crate) fn take_stuck(&self) -> KVec<Stuck> {
+        core::mem::take(&mut *self.stuck.lock())
     }
 }
+
+/// Shortest time the threads get past the end of a run to finish their loops.
+const MIN_GRACE_MS: u32 = 2000;
 
 /// A scenario thread's private state: identity, PRNG, statistics and invariants to check.
 pub(crate) struct Worker {
@@ -783,6 +832,35 @@ impl Gate {
         let v = self.value.load(Acquire);
         pred(v).then_some(v)
     }
+
+    /// Waits in the controller until the value satisfies `pred`, at most until `deadline_ns`
+    /// (`CLOCK_MONOTONIC`), and returns it.
+    ///
+    /// Fails with `ETIMEDOUT` once the deadline has passed. The controller is the task that
+    /// writes to `run`, so a signal wakes it up: then it fails with `EINTR`.
+    pub(crate) fn wait_until(&self, deadline_ns: i64, pred: impl Fn(u64) -> bool) -> Result<u64> {
+        let mut guard = self.lock.lock();
+        let mut signal = false;
+        loop {
+            let v = self.value.load(Acquire);
+            if pred(v) {
+                return Ok(v);
+            }
+            if signal {
+                return Err(EINTR);
+            }
+            let left_ns = deadline_ns - now_ns();
+            if left_ns <= 0 {
+                return Err(ETIMEDOUT);
+            }
+            let left_ms = (left_ns as u64).div_ceil(1_000_000).min(u32::MAX.into()) as u32;
+            signal = matches!(
+                self.cv
+                    .wait_interruptible_timeout(&mut guard, msecs_to_jiffies(left_ms)),
+                CondVarTimeoutResult::Signal { .. }
+            );
+        }
+    }
 }
 
 /// Scheduling policy helpers, so the policy values live in one place.
@@ -888,9 +966,13 @@ impl Spec {
     }
 }
 
+/// A thread created for a scenario.
 struct Member {
     thread: KThread<Stats>,
     min_iters: u64,
+    name: CString,
+    /// Set by the thread once its loop is over, just before it returns.
+    done: Arc<Gate>,
 }
 
 /// Every thread and test lock of one scenario. Threads are created (and given their policy
@@ -954,15 +1036,9 @@ impl Roster {
     where
         F: FnOnce() -> Stats + Send + 'static,
     {
-        let thread = create(&self.ctx, name, spec, f)?;
-        let task = ARef::from(thread.task());
-        self.members.push(
-            Member {
-                thread,
-                min_iters: spec.min_iters,
-            },
-            GFP_KERNEL,
-        )?;
+        let member = create(&self.ctx, name, spec, f)?;
+        let task = ARef::from(member.thread.task());
+        self.members.push(member, GFP_KERNEL)?;
         Ok(task)
     }
 
@@ -993,10 +1069,16 @@ impl Roster {
         F: FnMut(&mut Worker) + Send + 'static,
     {
         let w = self.worker(spec)?;
-        create(&self.ctx, name, spec, move || w.run(step))
+        Ok(create(&self.ctx, name, spec, move || w.run(step))?.thread)
     }
 
-    /// Starts every thread, then waits for the end of the run, stops and joins all of them.
+    /// Starts every thread, then waits for each to finish its loop, stops and joins all of them.
+    ///
+    /// A thread that has not finished its loop within the grace period past the end of the run
+    /// (the run's duration, at least [`MIN_GRACE_MS`]) is stuck, and left running (see
+    /// [`Roster::leave_stuck`]); the run then fails with `ETIMEDOUT`, and the stuck threads are
+    /// listed in its context. A signal to the controller interrupts the run: the threads stop
+    /// early, and the run fails with `EINTR` (or `ETIMEDOUT` if some are stuck).
     ///
     /// A noise probe per CPU (a top-priority thread that sleeps 2 ms in a loop and measures
     /// how late it wakes up) runs alongside: under an emulator on a busy host, virtual CPUs
@@ -1028,7 +1110,12 @@ impl Roster {
             m.thread.start();
         }
         self.ctx.arm();
-        self.ctx.wait_end();
+        let waited = self.wait_done();
+        if self.members.iter().any(|m| m.done.peek() == 0) {
+            self.leave_stuck();
+            return Err(ETIMEDOUT);
+        }
+        waited?;
 
         let mut all = KVec::with_capacity(self.members.len(), GFP_KERNEL)?;
         let mut stalled = 0;
@@ -1060,6 +1147,107 @@ impl Roster {
             exclusion: self.locks.iter().map(|l| l.violations()).sum(),
         })
     }
+
+    /// Waits until every thread has finished its loop, or the grace period past the end of the
+    /// run is over.
+    ///
+    /// A signal interrupts the run: the threads then stop as if it were over, and get the grace
+    /// period from then on; the wait then fails with `EINTR`.
+    fn wait_done(&self) -> Result {
+        let deadline = self.ctx.end_ns.load(Acquire) + self.ctx.grace_ns();
+        let mut signal = false;
+        for m in self.members.iter() {
+            match m.done.wait_until(deadline, |v| v != 0) {
+                Ok(_) => {}
+                Err(e) if e == EINTR => {
+                    signal = true;
+                    break;
+                }
+                // Past the deadline: the threads that are not done by now are stuck.
+                Err(_) => return Ok(()),
+            }
+        }
+        if !signal {
+            return Ok(());
+        }
+        self.ctx.interrupted.store(true, Release);
+        // The signal stays pending, and would end every interruptible sleep at once: poll.
+        let deadline = now_ns() + self.ctx.grace_ns();
+        while now_ns() < deadline && self.members.iter().any(|m| m.done.peek() == 0) {
+            sleep_us(INTERRUPTED_POLL_US);
+        }
+        Err(EINTR)
+    }
+
+    /// Stops the threads that finished their loop, and leaves the others running: those are
+    /// stuck, and `kthread_stop()` would wait for them forever.
+    ///
+    /// Each stuck thread is logged with its stack and listed in the run's context. Its handle
+    /// is forgotten, so that its closure and what it holds are never freed, and the module pins
+    /// itself, so that its code and data stay too: unloading it then fails. A module that is
+    /// being unloaded already cannot be pinned, and then the stuck threads are stopped anyway:
+    /// the unload waits for them, as it must not free what they use.
+    fn leave_stuck(self) {
+        for m in self.members.iter().filter(|m| m.done.peek() == 0) {
+            let task = m.thread.task();
+            pr_err!(
+                "stuck: {} pid {} cpu {}\n",
+                &*m.name,
+                task.pid(),
+                task.cpu().as_u32()
+            );
+            // SAFETY: `task` is a valid task: the handle holds a reference to it.
+            unsafe { sched_show_task(task.as_ptr().cast()) };
+        }
+        let mut pinned = None;
+        let mut n = 0;
+        let mut stuck = self.ctx.stuck.lock();
+        for m in self.members {
+            if m.done.peek() != 0 {
+                // Finished (maybe just now): dropping the handle stops and joins the thread.
+                continue;
+            }
+            n += 1;
+            let (pid, cpu) = (m.thread.task().pid(), m.thread.task().cpu().as_u32());
+            if *pinned.get_or_insert_with(pin_module) {
+                core::mem::forget(m.thread);
+            } else {
+                pr_err!("module unloading: waiting for {}\n", &*m.name);
+                drop(m.thread);
+            }
+            // Without memory for the entry, the stuck thread is only in the log.
+            let _ = stuck.push(
+                Stuck {
+                    name: m.name,
+                    pid,
+                    cpu,
+                },
+                GFP_KERNEL,
+            );
+        }
+        if pinned == Some(true) {
+            pr_err!("{n} stuck threads; module pinned, reboot to unload\n");
+        }
+    }
+}
+
+/// Poll period of the controller waiting for the threads of an interrupted run.
+const INTERRUPTED_POLL_US: u64 = 2000;
+
+extern "C" {
+    /// Prints the state and kernel stack of a task: `void sched_show_task(struct task_struct *p)`
+    /// of `include/linux/sched/debug.h`, which the bindings leave out. The task is passed as an
+    /// untyped pointer: the bindings' `task_struct` has zero-sized members that the FFI-safety
+    /// lint rejects.
+    fn sched_show_task(p: *mut c_void);
+}
+
+/// Takes a reference to this module that is never put, so that it cannot be unloaded.
+///
+/// Returns false if the module is being unloaded.
+fn pin_module() -> bool {
+    // SAFETY: `THIS_MODULE` points to this module, which is loaded: this code runs.
+    unsafe { bindings::try_module_get(crate::THIS_MODULE.as_ptr()) }
 }
 
 /// CPUs whose stalls a wait can span by default: the waiter's and the owner's.
@@ -1070,13 +1258,17 @@ const PROBE_PERIOD_US: u64 = 2000;
 
 /// Creates one thread with the policy and placement of `spec`; not started.
 ///
-/// The thread waits for the start of the run (all threads started) before it calls `f`.
+/// The thread waits for the start of the run (all threads started) before it calls `f`, and
+/// sets its `done` gate when `f` returns. With `plant_stuck=1`, the first thread created
+/// after loading never does: once `f` returns it sleeps forever, so the run finds it stuck. It
+/// sleeps interruptibly (a kernel thread gets no signals), not in `D` like a thread stuck on a
+/// mutex, so that the hung-task detector leaves it alone.
 fn create<F>(
     ctx: &Arc<RunCtx>,
     name: kernel::fmt::Arguments<'_>,
     spec: Spec,
     f: F,
-) -> Result<KThread<Stats>>
+) -> Result<Member>
 where
     F: FnOnce() -> Stats + Send + 'static,
 {
@@ -1085,22 +1277,36 @@ where
         Place::Bound(cpu) | Place::Widened(cpu, _) => Some(CpuId::from_u32(cpu).ok_or(EINVAL)?),
         Place::Within(_) => None,
     };
-    let go = ctx.clone();
+    let done = Arc::pin_init(Gate::new(0), GFP_KERNEL)?;
+    let (go, d) = (ctx.clone(), done.clone());
+    let planted = PLANT_STUCK.xchg(false, Relaxed);
     let thread = KThread::new(&name, cpu, move || {
         go.wait_go();
         drop(go);
-        f()
+        let st = f();
+        if planted {
+            loop {
+                d.wait_for(1000, |_| false);
+            }
+        }
+        d.set(1);
+        st
     })?;
     if let Place::Within(set) = spec.place {
         let mask = cpumask(set)?;
         thread.task().set_affinity(&mask)?;
     }
     thread.task().set_policy(spec.policy)?;
-    Ok(thread)
+    Ok(Member {
+        thread,
+        min_iters: spec.min_iters,
+        name,
+        done,
+    })
 }
 
-/// Changes the calling thread's own affinity (to widen a thread created bound).
-fn set_own_affinity(set: u64) -> Result {
+/// Changes the calling thread's own affinity (to widen a thread created bound, or to move it).
+pub(crate) fn set_own_affinity(set: u64) -> Result {
     let mask = cpumask(set)?;
     kernel::current!().set_affinity(&mask)
 }

@@ -11,6 +11,7 @@ use super::harness::{
     ncpus,
     normal,
     now_ns,
+    set_own_affinity,
     sleep_us,
     Gate,
     Place,
@@ -190,6 +191,8 @@ pub(crate) struct Scenario {
     pub(crate) default: bool,
     /// Runs for `pushable_ms` instead of `duration_ms`.
     pub(crate) long: bool,
+    /// Runs for at least this long, in milliseconds.
+    pub(crate) min_ms: u32,
     /// Needs at least two CPUs; skipped on one.
     two_cpus: bool,
 }
@@ -202,6 +205,7 @@ impl Scenario {
             body,
             default: true,
             long: false,
+            min_ms: 0,
             two_cpus: false,
         }
     }
@@ -227,6 +231,11 @@ impl Scenario {
         Self { long: true, ..self }
     }
 
+    /// Runs for at least `ms`, whatever the configured duration.
+    const fn min_ms(self, ms: u32) -> Self {
+        Self { min_ms: ms, ..self }
+    }
+
     /// Runs the scenario (or skips it when the machine is too small for it).
     pub(crate) fn run(&self, ctx: &Arc<RunCtx>) -> Result<Outcome> {
         if self.two_cpus && ncpus() < 2 {
@@ -237,7 +246,7 @@ impl Scenario {
 }
 
 /// Every scenario, in run order; bit `i` of the `scenarios` parameter selects entry `i`.
-pub(crate) const SCENARIOS: [Scenario; 8] = [
+pub(crate) const SCENARIOS: [Scenario; 9] = [
     Scenario::new("rt-inversion", rt_inversion),
     Scenario::new("dl-donor", dl_donor),
     Scenario::new("chain", chain),
@@ -249,6 +258,7 @@ pub(crate) const SCENARIOS: [Scenario; 8] = [
         .two_cpus()
         .on_demand()
         .long(),
+    Scenario::new("stranded", stranded).min_ms(STRANDED_MS),
 ];
 
 /// Bit set of the default scenarios.
@@ -1081,5 +1091,225 @@ fn pushable(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let (mut out, total) = Outcome::judge(roster.run()?)?;
     out.diag("owner_bursts_on_cpu1", total.on_cpu1)?;
     out.diag("owner_migrations", total.migrations)?;
+    Ok(out)
+}
+
+/// stranded: the owner's CPU `x` and the CPU `y` that the owner and the donor may move to.
+const STRANDED_X: u32 = 1;
+const STRANDED_Y: u32 = 2;
+const STRANDED_ROUNDS: u64 = 8;
+/// Priority of the hog: above the owner and the donor.
+const STRANDED_HOG_PRIO: u32 = 50;
+/// How long the hog spins on `x` in each round.
+const HOG_SPIN_MS: u64 = 300;
+/// Bound on the donor's wait from the owner's unlock to its acquisition: far below the hog's
+/// spin, far above the 0.1 ms seen with proxy execution off.
+const STRANDED_BOUND_US: u64 = 30_000;
+/// How long the owner keeps spinning once the donor said it blocks, so that it surely has.
+const DONOR_SETTLE_US: u64 = 2000;
+/// How long the owner waits for the donor to block, and for a move off `x` once it woke up
+/// the hog, in milliseconds.
+const DONOR_TIMEOUT_MS: i64 = 500;
+const OWNER_MOVE_TIMEOUT_MS: i64 = 100;
+/// How long the owner waits for the donor and the hog to be ready for the next round.
+const ROUND_SETUP_TIMEOUT_MS: i64 = 2000;
+/// Run time of stranded: enough for its rounds, each a little longer than the hog's spin.
+const STRANDED_MS: u32 = STRANDED_ROUNDS as u32 * 500;
+
+/// Gate values of the stranded rounds: `round << 2 | phase`, set by the owner. The owner holds
+/// the lock (the donor may block on it), then wakes the hog.
+const STRANDED_HELD: u64 = 1;
+const STRANDED_HOG: u64 = 2;
+
+/// A thread's round of stranded; false once the thread should stop.
+type StrandRound = fn(&Strand, &mut Worker, u64) -> bool;
+
+#[pin_data]
+struct Strand {
+    lock: Arc<TestLock>,
+    #[pin]
+    gate: Gate,
+    /// The donor is about to block on the lock.
+    donor_blocking: Atomic<bool>,
+    /// The round the donor is ready for (back on `x` alone), and the last one the hog spun for.
+    donor_ready: Atomic<u64>,
+    hog_done: Atomic<u64>,
+    /// Set by the owner before it unlocks: whether it ran on another CPU than `x` then, with the
+    /// donor blocked, and when it unlocked (ns). The lock orders them before the donor's reads.
+    moved: Atomic<bool>,
+    unlock_ns: Atomic<i64>,
+}
+
+impl Strand {
+    /// Waits (asleep) until the owner reached `phase` of round `r`; false if the run ended.
+    fn wait_phase(&self, w: &Worker, r: u64, phase: u64) -> bool {
+        while w.running() {
+            if self.gate.wait_for(100, |v| v >= r << 2 | phase).is_some() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The owner's round `r`: takes the lock on `x`, lets the donor block on it, widens its own
+    /// affinity to `{x, y}`, wakes the hog, and unlocks once it runs on another CPU than `x`.
+    fn owner(&self, w: &mut Worker, r: u64) -> bool {
+        let give_up = now_ns() + ROUND_SETUP_TIMEOUT_MS * 1_000_000;
+        while self.donor_ready.load(Acquire) < r || self.hog_done.load(Acquire) < r - 1 {
+            if !w.running() || now_ns() > give_up {
+                return false;
+            }
+            sleep_us(200);
+        }
+        if let Err(e) = set_own_affinity(1 << STRANDED_X) {
+            w.st.error(e);
+            return false;
+        }
+        let held = self.lock.acquire(w);
+        self.gate.set(r << 2 | STRANDED_HELD);
+        // The donor preempts us on `x`, and we run again once it is blocked: as its proxy
+        // with proxy execution.
+        let give_up = now_ns() + DONOR_TIMEOUT_MS * 1_000_000;
+        w.spin_until(|| self.donor_blocking.load(Acquire) || now_ns() > give_up);
+        let blocked = self.donor_blocking.load(Acquire);
+        if !blocked {
+            w.st.spin_timeouts += 1;
+        }
+        w.work(DONOR_SETTLE_US, &[&held]);
+        if let Err(e) = set_own_affinity(1 << STRANDED_X | 1 << STRANDED_Y) {
+            w.st.error(e);
+        }
+        // The hog preempts us on `x`, and the RT push moves us to the idle `y`.
+        let give_up = now_ns() + OWNER_MOVE_TIMEOUT_MS * 1_000_000;
+        self.gate.set(r << 2 | STRANDED_HOG);
+        w.spin_until(|| CpuId::current().as_u32() != STRANDED_X || now_ns() > give_up);
+        let moved = w.check_cpu() != STRANDED_X && blocked;
+        self.moved.store(moved, Relaxed);
+        self.unlock_ns.store(now_ns(), Relaxed);
+        drop(held);
+        w.st.rounds += 1;
+        if moved {
+            w.st.owner_moved += 1;
+        }
+        w.st.iters += 1;
+        true
+    }
+
+    /// The donor's round `r`: goes back to `x` alone, and once the owner holds the lock, widens
+    /// its own affinity to `{x, y}` and blocks on it; measures how long after the owner's unlock
+    /// it gets the lock.
+    fn donor(&self, w: &mut Worker, r: u64) -> bool {
+        if let Err(e) = set_own_affinity(1 << STRANDED_X) {
+            w.st.error(e);
+            return false;
+        }
+        self.donor_ready.store(r, Release);
+        if !self.wait_phase(w, r, STRANDED_HELD) {
+            return false;
+        }
+        if let Err(e) = set_own_affinity(1 << STRANDED_X | 1 << STRANDED_Y) {
+            w.st.error(e);
+        }
+        let held = self.lock.acquire_flagged(w, &self.donor_blocking);
+        let got = now_ns();
+        let (moved, unlocked) = (self.moved.load(Relaxed), self.unlock_ns.load(Relaxed));
+        drop(held);
+        w.check_cpu();
+        if moved {
+            let us = ((got - unlocked).max(0) as u64).div_ceil(1000);
+            w.st.waits.record(us);
+            if us > STRANDED_BOUND_US {
+                w.st.stranded += 1;
+            }
+        }
+        w.st.iters += 1;
+        true
+    }
+
+    /// The hog's round `r`: sleeps until the owner wakes it, then spins on `x`.
+    fn hog(&self, w: &mut Worker, r: u64) -> bool {
+        if !self.wait_phase(w, r, STRANDED_HOG) {
+            return false;
+        }
+        let until = now_ns() + HOG_SPIN_MS as i64 * 1_000_000;
+        w.spin_until(|| now_ns() > until);
+        w.check_cpu();
+        self.hog_done.store(r, Release);
+        w.st.iters += 1;
+        true
+    }
+}
+
+/// stranded (needs 3 CPUs), in rounds, with `x` = CPU1 and `y` = CPU2: owner A (FIFO 10) takes
+/// the lock on `x` and spins; donor B (FIFO 20), started on `x`, widens its affinity to
+/// `{x, y}` and blocks on the lock, so that A runs as its proxy on `x`; A widens its own
+/// affinity to `{x, y}` and wakes a hog (FIFO 50, on `x` only), which spins on `x` for
+/// [`HOG_SPIN_MS`]. Its preemption of A lets the RT push move A to the idle `y`, where A
+/// unlocks. B, woken where it blocked, must then move to `y` too: it fails the round if it
+/// gets the lock more than [`STRANDED_BOUND_US`] after the unlock, stranded behind the hog
+/// while `y` is idle. Rounds in which A did not move off `x` are not judged; if it never
+/// did, the scenario is skipped.
+fn stranded(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    if ncpus() < 3 {
+        return Ok(Outcome::skip("needs 3 CPUs", None));
+    }
+    let pair = 1 << STRANDED_X | 1 << STRANDED_Y;
+    let mut roster = Roster::new(ctx);
+    let lock = roster.lock(0)?;
+    let sh = Arc::pin_init(
+        pin_init!(Strand {
+            lock,
+            gate <- Gate::new(0),
+            donor_blocking: Atomic::new(false),
+            donor_ready: Atomic::new(0),
+            hog_done: Atomic::new(0),
+            moved: Atomic::new(false),
+            unlock_ns: Atomic::new(0),
+        }),
+        GFP_KERNEL,
+    )?;
+    let roles: [(&str, Spec, StrandRound); 3] = [
+        (
+            "own",
+            Spec::new(Place::Widened(STRANDED_X, pair), fifo(PRIO_LOW)),
+            Strand::owner,
+        ),
+        (
+            "donor",
+            Spec::new(Place::Widened(STRANDED_X, pair), fifo(PRIO_MID)),
+            Strand::donor,
+        ),
+        (
+            "hog",
+            Spec::new(Place::Bound(STRANDED_X), fifo(STRANDED_HOG_PRIO)),
+            Strand::hog,
+        ),
+    ];
+    // The threads set their own affinity in each round, so they do not use `Worker::run`.
+    for (role, spec, round) in roles {
+        let mut w = roster.worker(spec)?;
+        let sh = sh.clone();
+        roster.spawn(fmt!("ps_strand_{role}"), spec, move || {
+            for r in 1..=STRANDED_ROUNDS {
+                if !w.running() || !round(&sh, &mut w, r) {
+                    break;
+                }
+            }
+            w.finish()
+        })?;
+    }
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
+    out.diag("rounds", total.rounds)?;
+    out.diag("rounds_owner_moved", total.owner_moved)?;
+    out.diag("rounds_stranded", total.stranded)?;
+    out.diag("stranded_bound_us", STRANDED_BOUND_US)?;
+    out.diag("donor_timeouts", total.spin_timeouts)?;
+    if total.stranded > 0 {
+        out.verdict = Verdict::Fail;
+        out.reason = "a donor woken behind the hog waited while a CPU it may use was idle";
+    } else if total.owner_moved == 0 && out.verdict == Verdict::Pass {
+        out.verdict = Verdict::Skip;
+        out.reason = "the owner never moved off CPU1";
+    }
     Ok(out)
 }
