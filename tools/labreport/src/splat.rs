@@ -128,6 +128,13 @@ pub fn find(console: &Console) -> Vec<Found> {
             report = None;
             continue;
         }
+        // sched_show_task()'s "task:NAME state:S stack:0 pid:42 ..." heads
+        // a dump asked for (a stuck test thread, sysrq), not a splat: its
+        // call trace is part of it.
+        if is_task_dump(body) {
+            report = Some((index, line.stage));
+            continue;
+        }
         let Some(kind) = classify(body) else {
             continue;
         };
@@ -140,6 +147,11 @@ pub fn find(console: &Console) -> Vec<Found> {
         found.push(Found { kind, line: index });
     }
     found
+}
+
+fn is_task_dump(body: &str) -> bool {
+    body.strip_prefix("task:")
+        .is_some_and(|rest| rest.contains(" state:") && rest.contains(" pid:"))
 }
 
 #[cfg(test)]
@@ -308,6 +320,15 @@ mod tests {
                    Call Trace:\n\
                    \x20dump_stack+0x10/0x20\n";
         assert_eq!(find_in(log), [(Kind::Warning, 0), (Kind::CallTrace, 5)]);
+    }
+
+    #[test]
+    fn call_trace_of_a_task_dump_is_no_splat() {
+        let log = "proxy_stress: stuck: ps_inv_own/0 pid 80 cpu 1\n\
+                   task:ps_inv_own/0 state:S stack:0 pid:80 tgid:80 ppid:2 flags:0x4000\n\
+                   Call Trace:\n <TASK>\n __schedule+0x83d/0x940\n </TASK>\n";
+        assert!(find_in(log).is_empty(), "{:?}", find_in(log));
+        assert_eq!(find_in("x\nCall Trace:\n"), [(Kind::CallTrace, 1)]);
     }
 
     #[test]
