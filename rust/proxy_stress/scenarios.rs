@@ -1116,10 +1116,15 @@ const ROUND_SETUP_TIMEOUT_MS: i64 = 2000;
 /// Run time of stranded: enough for its rounds, each a little longer than the hog's spin.
 const STRANDED_MS: u32 = STRANDED_ROUNDS as u32 * 500;
 
+/// Priority of the blocker on `y`: above the owner, so that no push moves the owner to `y`
+/// while the donor blocks.
+const STRANDED_BLOCKER_PRIO: u32 = 30;
+
 /// Gate values of the stranded rounds: `round << 2 | phase`, set by the owner. The owner holds
-/// the lock (the donor may block on it), then wakes the hog.
-const STRANDED_HELD: u64 = 1;
-const STRANDED_HOG: u64 = 2;
+/// the lock and wakes the blocker, lets the donor block on the lock, then wakes the hog.
+const STRANDED_BLOCK: u64 = 1;
+const STRANDED_HELD: u64 = 2;
+const STRANDED_HOG: u64 = 3;
 
 /// A thread's round of stranded; false once the thread should stop.
 type StrandRound = fn(&Strand, &mut Worker, u64) -> bool;
@@ -1134,6 +1139,9 @@ struct Strand {
     /// The round the donor is ready for (back on `x` alone), and the last one the hog spun for.
     donor_ready: Atomic<u64>,
     hog_done: Atomic<u64>,
+    /// The round the blocker spins on `y` for, and the last one the owner released it from.
+    blocker_spinning: Atomic<u64>,
+    blocker_release: Atomic<u64>,
     /// Set by the owner before it unlocks: whether it ran on another CPU than `x` then, with the
     /// donor blocked, and when it unlocked (ns). The lock orders them before the donor's reads.
     moved: Atomic<bool>,
@@ -1151,8 +1159,10 @@ impl Strand {
         false
     }
 
-    /// The owner's round `r`: takes the lock on `x`, lets the donor block on it, widens its own
-    /// affinity to `{x, y}`, wakes the hog, and unlocks once it runs on another CPU than `x`.
+    /// The owner's round `r`: goes back to `x`, allowed on `{x, y}` throughout, so that it is
+    /// pushable as upstream's design has it; takes the lock; has the blocker keep `y` busy
+    /// while the donor preempts it and blocks on the lock; then wakes the hog, and unlocks
+    /// once it runs on another CPU than `x`.
     fn owner(&self, w: &mut Worker, r: u64) -> bool {
         let give_up = now_ns() + ROUND_SETUP_TIMEOUT_MS * 1_000_000;
         while self.donor_ready.load(Acquire) < r || self.hog_done.load(Acquire) < r - 1 {
@@ -1161,11 +1171,16 @@ impl Strand {
             }
             sleep_us(200);
         }
-        if let Err(e) = set_own_affinity(1 << STRANDED_X) {
+        // Widened while it runs on `x`, it stays there.
+        let pair = 1 << STRANDED_X | 1 << STRANDED_Y;
+        if let Err(e) = set_own_affinity(1 << STRANDED_X).and_then(|()| set_own_affinity(pair)) {
             w.st.error(e);
             return false;
         }
         let held = self.lock.acquire(w);
+        self.gate.set(r << 2 | STRANDED_BLOCK);
+        let give_up = now_ns() + DONOR_TIMEOUT_MS * 1_000_000;
+        w.spin_until(|| self.blocker_spinning.load(Acquire) >= r || now_ns() > give_up);
         self.gate.set(r << 2 | STRANDED_HELD);
         // The donor preempts us on `x`, and we run again once it is blocked: as its proxy
         // with proxy execution.
@@ -1176,9 +1191,9 @@ impl Strand {
             w.st.spin_timeouts += 1;
         }
         w.work(DONOR_SETTLE_US, &[&held]);
-        if let Err(e) = set_own_affinity(1 << STRANDED_X | 1 << STRANDED_Y) {
-            w.st.error(e);
-        }
+        // `y` goes idle; a pull from there may not take us, as we run (as proxy).
+        self.blocker_release.store(r, Release);
+        w.work(DONOR_SETTLE_US, &[&held]);
         // The hog preempts us on `x`, and the RT push moves us to the idle `y`.
         let give_up = now_ns() + OWNER_MOVE_TIMEOUT_MS * 1_000_000;
         self.gate.set(r << 2 | STRANDED_HOG);
@@ -1226,6 +1241,19 @@ impl Strand {
         true
     }
 
+    /// The blocker's round `r`: sleeps until the owner holds the lock, then spins on `y` until
+    /// the owner releases it.
+    fn blocker(&self, w: &mut Worker, r: u64) -> bool {
+        if !self.wait_phase(w, r, STRANDED_BLOCK) {
+            return false;
+        }
+        self.blocker_spinning.store(r, Release);
+        let give_up = now_ns() + ROUND_SETUP_TIMEOUT_MS * 1_000_000;
+        w.spin_until(|| self.blocker_release.load(Acquire) >= r || now_ns() > give_up);
+        w.st.iters += 1;
+        true
+    }
+
     /// The hog's round `r`: sleeps until the owner wakes it, then spins on `x`.
     fn hog(&self, w: &mut Worker, r: u64) -> bool {
         if !self.wait_phase(w, r, STRANDED_HOG) {
@@ -1240,12 +1268,12 @@ impl Strand {
     }
 }
 
-/// stranded (needs 3 CPUs), in rounds, with `x` = CPU1 and `y` = CPU2: owner A (FIFO 10) takes
-/// the lock on `x` and spins; donor B (FIFO 20), started on `x`, widens its affinity to
-/// `{x, y}` and blocks on the lock, so that A runs as its proxy on `x`; A widens its own
-/// affinity to `{x, y}` and wakes a hog (FIFO 50, on `x` only), which spins on `x` for
-/// [`HOG_SPIN_MS`]. Its preemption of A lets the RT push move A to the idle `y`, where A
-/// unlocks. B, woken where it blocked, must then move to `y` too: it fails the round if it
+/// stranded (needs 3 CPUs), in rounds, with `x` = CPU1 and `y` = CPU2: owner A (FIFO 10),
+/// allowed on `{x, y}`, takes the lock on `x`; a blocker (FIFO 30, on `y` only) spins on `y`,
+/// so that no push moves A there while donor B (FIFO 20), started on `x` and widened to
+/// `{x, y}`, preempts A and blocks on the lock, and A runs as its proxy on `x`. The blocker
+/// stops, and A wakes a hog (FIFO 50, on `x` only), which spins on `x` for [`HOG_SPIN_MS`].
+/// Its preemption of A lets the RT push move A to the idle `y`, where A unlocks. B, woken where it blocked, must then move to `y` too: it fails the round if it
 /// gets the lock more than [`STRANDED_BOUND_US`] after the unlock, stranded behind the hog
 /// while `y` is idle. Rounds in which A did not move off `x` are not judged; if it never
 /// did, the scenario is skipped.
@@ -1263,12 +1291,14 @@ fn stranded(ctx: &Arc<RunCtx>) -> Result<Outcome> {
             donor_blocking: Atomic::new(false),
             donor_ready: Atomic::new(0),
             hog_done: Atomic::new(0),
+            blocker_spinning: Atomic::new(0),
+            blocker_release: Atomic::new(0),
             moved: Atomic::new(false),
             unlock_ns: Atomic::new(0),
         }),
         GFP_KERNEL,
     )?;
-    let roles: [(&str, Spec, StrandRound); 3] = [
+    let roles: [(&str, Spec, StrandRound); 4] = [
         (
             "own",
             Spec::new(Place::Widened(STRANDED_X, pair), fifo(PRIO_LOW)),
@@ -1283,6 +1313,11 @@ fn stranded(ctx: &Arc<RunCtx>) -> Result<Outcome> {
             "hog",
             Spec::new(Place::Bound(STRANDED_X), fifo(STRANDED_HOG_PRIO)),
             Strand::hog,
+        ),
+        (
+            "blk",
+            Spec::new(Place::Bound(STRANDED_Y), fifo(STRANDED_BLOCKER_PRIO)),
+            Strand::blocker,
         ),
     ];
     // The threads set their own affinity in each round, so they do not use `Worker::run`.
