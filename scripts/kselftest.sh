@@ -6,13 +6,13 @@
 #
 # Collections: locking (test-ww_mutex), futex/functional (PI futexes, one
 # result per binary), rust (sample modules), timers (the short ones are
-# run; see tests/kselftest-skip.txt), and the lab's own proxy_exec kselftest
-# from tests/selftests/proxy_exec when it has a Makefile. KSELFTEST_TARGETS
-# overrides the list.
+# run; see tests/kselftest-skip.txt), and the lab's own collections,
+# tests/selftests/{proxy_exec,dl_roundtrip}, each when it has a Makefile.
+# KSELFTEST_TARGETS overrides the list.
 #
 # TREE is never written to: UAPI headers and objects go to
 # BUILD_DIR/kselftest-work/obj (O=), and the selftests are built from a
-# symlink shadow of TREE into which proxy_exec is copied. Binaries are
+# symlink shadow of TREE into which the lab's collections are copied. Binaries are
 # linked statically (gcc; aarch64-linux-gnu- for arm64). Incremental: a
 # stamp over the inputs skips the whole step when nothing changed, and a
 # new install is built beside the old one and swapped in by rename.
@@ -35,13 +35,18 @@ mkdir -p "$build"
 build=$(cd "$build" && pwd)
 tree=$(cd "$tree" && pwd)
 
-proxy_src=$LAB_ROOT/tests/selftests/proxy_exec
+# The lab's own collections, from tests/selftests/NAME: proxy_exec (the
+# proxy_stress module) and dl_roundtrip (SCHED_DEADLINE policy round trips,
+# userspace only).
+lab_collections=(proxy_exec dl_roundtrip)
 skip_list=$LAB_ROOT/tests/kselftest-skip.txt
 if [ -n "${KSELFTEST_TARGETS:-}" ]; then
 	read -r -a targets <<<"$KSELFTEST_TARGETS"
 else
 	targets=(locking futex/functional rust timers)
-	[ -f "$proxy_src/Makefile" ] && targets+=(proxy_exec)
+	for c in "${lab_collections[@]}"; do
+		[ -f "$LAB_ROOT/tests/selftests/$c/Makefile" ] && targets+=("$c")
+	done
 fi
 
 work=$build/kselftest-work
@@ -78,9 +83,11 @@ stamp_inputs() {
 	git -C "$tree" rev-parse HEAD
 	git -C "$tree" diff HEAD -- tools/testing/selftests tools/include include/uapi \
 		'arch/*/include/uapi'
-	if [[ " ${targets[*]} " == *" proxy_exec "* ]]; then
-		(cd "$proxy_src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
-	fi
+	for c in "${lab_collections[@]}"; do
+		if [[ " ${targets[*]} " == *" $c "* ]]; then
+			(cd "$LAB_ROOT/tests/selftests/$c" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+		fi
+	done
 }
 want=$(stamp_inputs | sha256sum | cut -c1-16)
 if [ -f "$install/run_kselftest.sh" ] && [ "$(cat "$stampf" 2>/dev/null)" = "$want" ]; then
@@ -108,11 +115,12 @@ shadow_level "$tree" "$src" tools
 shadow_level "$tree/tools" "$src/tools" testing
 shadow_level "$tree/tools/testing" "$src/tools/testing" selftests
 cp -as "$tree/tools/testing/selftests" "$src/tools/testing/selftests"
-if [[ " ${targets[*]} " == *" proxy_exec "* ]]; then
-	[ -f "$proxy_src/Makefile" ] || die "proxy_exec requested but $proxy_src/Makefile is missing"
-	rm -rf "$src/tools/testing/selftests/proxy_exec"
-	cp -a "$proxy_src" "$src/tools/testing/selftests/proxy_exec"
-fi
+for c in "${lab_collections[@]}"; do
+	[[ " ${targets[*]} " == *" $c "* ]] || continue
+	[ -f "$LAB_ROOT/tests/selftests/$c/Makefile" ] || die "$c requested but tests/selftests/$c/Makefile is missing"
+	rm -rf "$src/tools/testing/selftests/$c"
+	cp -a "$LAB_ROOT/tests/selftests/$c" "$src/tools/testing/selftests/$c"
+done
 
 obj=$work/obj
 jobs=${JOBS:-$(nproc)}

@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dl_roundtrip - a SCHED_DEADLINE task that leaves the class and comes back
+ * must get the CPU again within what CBS allows.
+ *
+ * A worker thread is made SCHED_DEADLINE (runtime 1 ms, deadline = period =
+ * 10 ms). A SCHED_FIFO controller then, round after round, moves it out of
+ * SCHED_DEADLINE at a random point, mostly while it is throttled, and back
+ * 0-15 ms later, and measures, with the worker's own timestamps, the longest
+ * time the worker needs the CPU but gets none while it is SCHED_DEADLINE
+ * after a return. Shapes, one KTAP test each:
+ *
+ *   busy_via_other    busy-looping worker, DEADLINE -> OTHER -> DEADLINE
+ *   busy_via_fifo     busy-looping worker, DEADLINE -> FIFO -> DEADLINE
+ *   sleepy_via_other  worker runs 0.5 ms, sleeps 5 ms; DEADLINE -> OTHER -> DEADLINE
+ *   dl_param_change   busy worker, DEADLINE runtime 1 ms <-> 2 ms
+ *
+ * A test fails when a gap exceeds the bound (-b, default 100 ms: a throttled
+ * lone task waits at most a few periods for its replenishment, plus slack
+ * for TCG). A worker that gets no CPU for 10 s is made SCHED_OTHER so that
+ * it can exit, and a watchdog alarm ends the program with a failure.
+ *
+ * Usage: dl_roundtrip [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED]
+ *
+ * Plain C: libc, pthread and the raw sched_setattr(2) system call.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE	6
+#endif
+
+#define NSEC_PER_USEC	1000LL
+#define NSEC_PER_MSEC	1000000LL
+#define NSEC_PER_SEC	1000000000LL
+
+#define DL_RUNTIME	(1 * NSEC_PER_MSEC)
+#define DL_RUNTIME_ALT	(2 * NSEC_PER_MSEC)	/* dl_param_change */
+#define DL_PERIOD	(10 * NSEC_PER_MSEC)
+#define SLEEPY_RUN	(500 * NSEC_PER_USEC)
+#define SLEEPY_SLEEP	(5 * NSEC_PER_MSEC)
+#define MAX_AWAY	(15 * NSEC_PER_MSEC)	/* time out of SCHED_DEADLINE */
+#define POLL		(100 * NSEC_PER_USEC)	/* controller's sampling */
+#define RUN_GAP		(200 * NSEC_PER_USEC)	/* off-CPU time ending a run */
+#define STUCK		(10 * NSEC_PER_SEC)	/* rescue a worker after this */
+#define CTL_STARVED	(3 * NSEC_PER_SEC)	/* worker rescues itself */
+#define WATCHDOG_EXTRA	60			/* s past -t: a stuck round per shape */
+#define CTL_PRIO	50
+#define WORKER_FIFO_PRIO 10
+
+/* The kernel's struct sched_attr, under another name: glibc >= 2.41 has one. */
+struct dl_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+enum shape { BUSY_VIA_OTHER, BUSY_VIA_FIFO, SLEEPY_VIA_OTHER, DL_PARAM_CHANGE, NR_SHAPES };
+
+static const char *const shape_name[NR_SHAPES] = {
+	"busy_via_other", "busy_via_fifo", "sleepy_via_other", "dl_param_change",
+};
+
+/* Shared between the controller and the worker. */
+static struct {
+	_Atomic int64_t ran;		/* time of the worker's last iteration */
+	_Atomic int64_t need;		/* worker needs the CPU since (or from) */
+	_Atomic int64_t run_start;	/* first iteration of the current run */
+	_Atomic uint64_t cpus;		/* CPUs the worker was seen on (< 64) */
+	_Atomic int64_t ctl_beat;	/* controller's last sign of life */
+	_Atomic int tid;
+	_Atomic int stop;
+	_Atomic int self_rescued;
+	int sleepy;
+} w;
+
+static const struct dl_sched_attr attr_other = {
+	.size = sizeof(struct dl_sched_attr),
+	.sched_policy = SCHED_OTHER,
+};
+
+/* For the SIGALRM handler: what has been printed so far. */
+static volatile sig_atomic_t n_pass, n_fail, n_skip, n_done;
+static int64_t t_limit_s;
+static bool worker_leaked;	/* a worker did not exit: no more shapes */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+static int sys_sched_setattr(pid_t pid, const struct dl_sched_attr *attr)
+{
+	return syscall(SYS_sched_setattr, pid, attr, 0) ? errno : 0;
+}
+
+static struct dl_sched_attr dl_attr(int64_t runtime)
+{
+	struct dl_sched_attr a = {
+		.size = sizeof(a),
+		.sched_policy = SCHED_DEADLINE,
+		.sched_runtime = runtime,
+		.sched_deadline = DL_PERIOD,
+		.sched_period = DL_PERIOD,
+	};
+
+	return a;
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(uint64_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return n ? rng_state % n : 0;
+}
+
+/* Async-signal-safe output for the watchdog. */
+static void put(const char *s)
+{
+	ssize_t r = write(STDOUT_FILENO, s, strlen(s));
+
+	(void)r;
+}
+
+static void put_num(long v)
+{
+	char buf[24], *p = buf + sizeof(buf) - 1;
+
+	*p = '\0';
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	put(p);
+}
+
+static void on_alarm(int sig)
+{
+	int tid = atomic_load(&w.tid);
+	int i;
+
+	(void)sig;
+	if (tid)
+		syscall(SYS_sched_setattr, tid, &attr_other, 0);
+	put("# watchdog: no end after ");
+	put_num(t_limit_s + WATCHDOG_EXTRA);
+	put(" s; the worker was made SCHED_OTHER\n");
+	for (i = n_done; i < NR_SHAPES; i++) {
+		put("not ok ");
+		put_num(i + 1);
+		put(" ");
+		put(shape_name[i]);
+		put(i == n_done ? " # watchdog\n" : " # not run: watchdog\n");
+		n_fail++;
+	}
+	put("# Totals: pass:");
+	put_num(n_pass);
+	put(" fail:");
+	put_num(n_fail);
+	put(" xfail:0 xpass:0 skip:");
+	put_num(n_skip);
+	put(" error:0\n");
+	_exit(1);
+}
+
+static void *worker_fn(void *arg)
+{
+	int64_t t, prev, burst = 0;
+	unsigned int i = 0;
+	int cpu;
+
+	(void)arg;
+	atomic_store(&w.tid, (int)syscall(SYS_gettid));
+	prev = now_ns();
+	atomic_store(&w.run_start, prev);
+	burst = prev;
+	while (!atomic_load_explicit(&w.stop, memory_order_relaxed)) {
+		t = now_ns();
+		if (t - prev > RUN_GAP)
+			atomic_store_explicit(&w.run_start, t, memory_order_relaxed);
+		atomic_store_explicit(&w.ran, t, memory_order_relaxed);
+		atomic_store_explicit(&w.need, t, memory_order_relaxed);
+		prev = t;
+
+		if (!(++i & 1023)) {
+			cpu = sched_getcpu();
+			if (cpu >= 0 && cpu < 64)
+				atomic_fetch_or(&w.cpus, 1ULL << cpu);
+			/*
+			 * A task that runs unbudgeted can starve a SCHED_FIFO
+			 * controller on the same CPU for good: then leave
+			 * SCHED_DEADLINE ourselves, so that the run can end.
+			 */
+			if (t - atomic_load(&w.ctl_beat) > CTL_STARVED &&
+			    !atomic_load(&w.self_rescued)) {
+				atomic_store(&w.self_rescued, 1);
+				sys_sched_setattr(0, &attr_other);
+			}
+		}
+
+		if (w.sleepy && t - burst >= SLEEPY_RUN) {
+			struct timespec ts;
+			int64_t wake = t + SLEEPY_SLEEP;
+
+			/* Not in need of the CPU until then. */
+			atomic_store_explicit(&w.need, wake, memory_order_relaxed);
+			ts.tv_sec = wake / NSEC_PER_SEC;
+			ts.tv_nsec = wake % NSEC_PER_SEC;
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+			t = now_ns();
+			atomic_store_explicit(&w.run_start, t, memory_order_relaxed);
+			prev = t;
+			burst = t;
+		}
+	}
+	return NULL;
+}
+
+struct phase {
+	int64_t max_gap;	/* longest need-but-no-CPU time */
+	int64_t ret_gap;	/* from the return to the first progress */
+	int64_t max_run;	/* longest run without a RUN_GAP break */
+	bool stuck;		/* no CPU for STUCK: worker rescued */
+	bool starved;		/* controller starved: worker rescued itself */
+};
+
+/*
+ * Follow the worker from a return to SCHED_DEADLINE at @t_ret, for at least
+ * @hold, and until it made progress. A long round also does not end inside
+ * a gap longer than two periods, so that a gap that begins in it is measured
+ * whole. The phase then ends at a moment the worker looks throttled, or a
+ * period later.
+ */
+static void observe(int64_t t_ret, int64_t hold, bool long_round, struct phase *ph)
+{
+	bool progressed = false;
+	int64_t now, need, ran, rs, base, age, run;
+
+	for (;;) {
+		now = now_ns();
+		atomic_store(&w.ctl_beat, now);
+		ran = atomic_load(&w.ran);
+		need = atomic_load(&w.need);
+		rs = atomic_load(&w.run_start);
+
+		base = need > t_ret ? need : t_ret;
+		age = now - base;
+		if (age > ph->max_gap)
+			ph->max_gap = age;
+		if (!progressed) {
+			if (ran > t_ret)
+				progressed = true;
+			else if (age > ph->ret_gap)
+				ph->ret_gap = age;
+		}
+		run = ran - (rs > t_ret ? rs : t_ret);
+		if (run > ph->max_run)
+			ph->max_run = run;
+
+		if (atomic_load(&w.self_rescued)) {
+			ph->starved = true;
+			return;
+		}
+		if (age > STUCK) {
+			sys_sched_setattr(atomic_load(&w.tid), &attr_other);
+			ph->stuck = true;
+			return;
+		}
+		if (progressed && now - t_ret >= hold &&
+		    !(long_round && age > 2 * DL_PERIOD) &&
+		    (age >= RUN_GAP || now - t_ret >= hold + DL_PERIOD))
+			return;
+		sleep_ns(POLL);
+	}
+}
+
+static void cpu_list(uint64_t mask, char *buf, size_t len)
+{
+	size_t n = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < 64 && n + 4 < len; i++)
+		if (mask & (1ULL << i))
+			n += snprintf(buf + n, len - n, "%s%d", n ? "," : "", i);
+}
+
+struct config {
+	int rounds;
+	int64_t bound;
+	int ctl_cpu, wrk_cpu;
+	cpu_set_t all;		/* the process's CPUs */
+	bool pin_refused;	/* DL refused a worker on one CPU */
+};
+
+static void report(int num, const char *result, const char *name, const char *why)
+{
+	printf("%s %d %s%s%s\n", result, num, name, why ? " # " : "", why ? why : "");
+	fflush(stdout);
+	n_done = num;
+}
+
+/* Run one shape; returns 0 pass, 1 fail, 2 skip. */
+static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
+{
+	const char *name = shape_name[s];
+	struct dl_sched_attr dl = dl_attr(DL_RUNTIME), alt = dl_attr(DL_RUNTIME_ALT);
+	struct dl_sched_attr fifo = {
+		.size = sizeof(fifo),
+		.sched_policy = SCHED_FIFO,
+		.sched_priority = WORKER_FIFO_PRIO,
+	};
+	int64_t max_gap = 0, max_ret = 0, max_run = 0, t_ret, t0;
+	int rounds = 0, over = 0, err, tid, i, verdict;
+	char skip[160] = "", fail[200] = "", cpus[200];
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_attr_t pa;
+	pthread_t thr;
+	cpu_set_t one;
+	bool in_dl_alt = false, ended = false;
+
+	if (worker_leaked) {
+		report(num, "ok", name, "SKIP the worker of an earlier test did not exit");
+		return 2;
+	}
+	memset((void *)&w, 0, sizeof(w));
+	w.sleepy = s == SLEEPY_VIA_OTHER;
+	atomic_store(&w.ctl_beat, now_ns());
+
+	pthread_attr_init(&pa);
+	pthread_attr_setinheritsched(&pa, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&pa, SCHED_OTHER);
+	pthread_attr_setschedparam(&pa, &sp);
+	CPU_ZERO(&one);
+	CPU_SET(cfg->wrk_cpu, &one);
+	pthread_attr_setaffinity_np(&pa, sizeof(cpu_set_t),
+				    cfg->pin_refused ? &cfg->all : &one);
+	err = pthread_create(&thr, &pa, worker_fn, NULL);
+	pthread_attr_destroy(&pa);
+	if (err) {
+		snprintf(fail, sizeof(fail), "pthread_create: %s", strerror(err));
+		report(num, "not ok", name, fail);
+		return 1;
+	}
+	t0 = now_ns();
+	while (!(tid = atomic_load(&w.tid)) && now_ns() - t0 < NSEC_PER_SEC)
+		sleep_ns(POLL);
+
+	err = tid ? sys_sched_setattr(tid, &dl) : ESRCH;
+	if (err == EPERM && !cfg->pin_refused) {
+		/* SCHED_DEADLINE needs the whole root domain in the affinity. */
+		if (!sched_setaffinity(tid, sizeof(cpu_set_t), &cfg->all)) {
+			cfg->pin_refused = true;
+			printf("# worker on CPU %d only is refused SCHED_DEADLINE (EPERM): it gets all CPUs, found with sched_getcpu()\n",
+			       cfg->wrk_cpu);
+			err = sys_sched_setattr(tid, &dl);
+		}
+	}
+	if (err == EPERM || err == EBUSY) {
+		snprintf(skip, sizeof(skip), "SKIP sched_setattr(SCHED_DEADLINE): %s",
+			 err == EBUSY ? "EBUSY (admission control)" : "EPERM");
+		goto out;
+	}
+	if (err) {
+		snprintf(fail, sizeof(fail), "sched_setattr(SCHED_DEADLINE): %s", strerror(err));
+		goto out;
+	}
+
+	/* Settle as SCHED_DEADLINE: the first phase is not a return. */
+	sleep_ns(5 * DL_PERIOD);
+	t_ret = now_ns();
+
+	while (rounds < cfg->rounds && now_ns() < until) {
+		struct phase ph = { 0 };
+		bool long_round = !rnd(8);
+		int64_t hold;
+
+		/* Leave (or change) at a random point, mostly while throttled. */
+		if (rounds) {
+			hold = long_round ? cfg->bound + 3 * DL_PERIOD
+					  : DL_PERIOD / 2 + (int64_t)rnd(5 * DL_PERIOD / 2);
+			observe(t_ret, hold, long_round, &ph);
+			if (ph.max_gap > max_gap)
+				max_gap = ph.max_gap;
+			if (ph.ret_gap > max_ret)
+				max_ret = ph.ret_gap;
+			if (ph.max_run > max_run)
+				max_run = ph.max_run;
+			if (ph.max_gap > cfg->bound) {
+				over++;
+				printf("# %s: round %d: no CPU for %lld us after the return (first progress after %lld us)\n",
+				       name, rounds, (long long)(ph.max_gap / NSEC_PER_USEC),
+				       (long long)(ph.ret_gap / NSEC_PER_USEC));
+			}
+			if (ph.stuck || ph.starved) {
+				ended = true;
+				break;
+			}
+		} else {
+			sleep_ns((int64_t)rnd(DL_PERIOD));
+		}
+
+		if (s == DL_PARAM_CHANGE) {
+			in_dl_alt = !in_dl_alt;
+			err = sys_sched_setattr(tid, in_dl_alt ? &alt : &dl);
+			for (i = 0; err == EBUSY && i < 100; i++) {
+				sleep_ns(NSEC_PER_MSEC);
+				err = sys_sched_setattr(tid, in_dl_alt ? &alt : &dl);
+			}
+		} else {
+			err = sys_sched_setattr(tid, s == BUSY_VIA_FIFO ? &fifo : &attr_other);
+			if (!err) {
+				sleep_ns((int64_t)rnd(MAX_AWAY + 1));
+				atomic_store(&w.ctl_beat, now_ns());
+				err = sys_sched_setattr(tid, &dl);
+				/* Its bandwidth may be freed a little later. */
+				for (i = 0; err == EBUSY && i < 100; i++) {
+					sleep_ns(NSEC_PER_MSEC);
+					err = sys_sched_setattr(tid, &dl);
+				}
+			}
+		}
+		t_ret = now_ns();
+		atomic_store(&w.ctl_beat, t_ret);
+		if (err) {
+			snprintf(fail, sizeof(fail), "round %d: sched_setattr: %s",
+				 rounds + 1, strerror(err));
+			break;
+		}
+		rounds++;
+	}
+
+	/* The last return, followed like the others. */
+	if (!fail[0] && !ended && rounds) {
+		struct phase ph = { 0 };
+
+		observe(t_ret, 2 * DL_PERIOD, false, &ph);
+		if (ph.max_gap > max_gap)
+			max_gap = ph.max_gap;
+		if (ph.ret_gap > max_ret)
+			max_ret = ph.ret_gap;
+		if (ph.max_run > max_run)
+			max_run = ph.max_run;
+		if (ph.max_gap > cfg->bound) {
+			over++;
+			printf("# %s: round %d: no CPU for %lld us after the return\n",
+			       name, rounds, (long long)(ph.max_gap / NSEC_PER_USEC));
+		}
+	}
+
+	if (atomic_load(&w.self_rescued))
+		snprintf(fail, sizeof(fail),
+			 "the SCHED_DEADLINE worker kept the controller's CPU for >%lld s; it made itself SCHED_OTHER",
+			 CTL_STARVED / NSEC_PER_SEC);
+	else if (max_gap > STUCK)
+		snprintf(fail, sizeof(fail),
+			 "worker got no CPU for >%lld s; made SCHED_OTHER so that it can exit",
+			 STUCK / NSEC_PER_SEC);
+
+out:
+	sys_sched_setattr(tid, &attr_other);
+	atomic_store(&w.stop, 1);
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (pthread_timedjoin_np(thr, NULL, &ts)) {
+			printf("# %s: the worker did not exit within 5 s\n", name);
+			worker_leaked = true;
+			if (!fail[0] && !skip[0])
+				snprintf(fail, sizeof(fail), "worker did not exit");
+		}
+	}
+
+	if (skip[0]) {
+		report(num, "ok", name, skip);
+		return 2;
+	}
+	cpu_list(atomic_load(&w.cpus), cpus, sizeof(cpus));
+	printf("# %s: rounds=%d max_gap_us=%lld over_bound=%d\n", name, rounds,
+	       (long long)(max_gap / NSEC_PER_USEC), over);
+	printf("# %s: max_return_gap_us=%lld max_dl_run_us=%lld (runtime %lld%s us per %lld us) bound_us=%lld worker_cpus=%s\n",
+	       name, (long long)(max_ret / NSEC_PER_USEC), (long long)(max_run / NSEC_PER_USEC),
+	       (long long)(DL_RUNTIME / NSEC_PER_USEC), s == DL_PARAM_CHANGE ? "/2000" : "",
+	       (long long)(DL_PERIOD / NSEC_PER_USEC), (long long)(cfg->bound / NSEC_PER_USEC),
+	       cpus[0] ? cpus : "?");
+	if (!fail[0] && rounds < cfg->rounds)
+		printf("# %s: stopped after %d of %d rounds: time limit\n", name, rounds, cfg->rounds);
+
+	if (!fail[0] && !rounds) {
+		report(num, "ok", name, "SKIP no time left for a round");
+		return 2;
+	}
+	if (!fail[0] && over)
+		snprintf(fail, sizeof(fail), "%d of %d returns left it without CPU for more than %lld ms",
+			 over, rounds, (long long)(cfg->bound / NSEC_PER_MSEC));
+	verdict = fail[0] ? 1 : 0;
+	report(num, verdict ? "not ok" : "ok", name, NULL);
+	if (verdict)
+		printf("# %s: %s\n", name, fail);
+	return verdict;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED]\n"
+		"  -r  round trips per shape (default 300)\n"
+		"  -b  longest time without CPU allowed after a return, ms (default 100)\n"
+		"  -t  time limit for all shapes, s (default 50); stops early\n"
+		"  -s  random seed (default: from the clock)\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg = { .rounds = 300, .bound = 100 * NSEC_PER_MSEC };
+	struct dl_sched_attr ctl = {
+		.size = sizeof(ctl),
+		.sched_policy = SCHED_FIFO,
+		.sched_priority = CTL_PRIO,
+	};
+	long rounds = 300, bound_ms = 100, limit_s = 50;
+	unsigned long long seed = 0;
+	int opt, i, ncpu, err, ret;
+	char skip[120] = "";
+	int64_t t0, until;
+	cpu_set_t one;
+	char *end;
+
+	while ((opt = getopt(argc, argv, "r:b:t:s:h")) != -1) {
+		switch (opt) {
+		case 'r':
+			rounds = strtol(optarg, &end, 10);
+			if (*end || rounds < 1 || rounds > 1000000)
+				goto bad;
+			break;
+		case 'b':
+			bound_ms = strtol(optarg, &end, 10);
+			if (*end || bound_ms < 1 || bound_ms > 5000)
+				goto bad;
+			break;
+		case 't':
+			limit_s = strtol(optarg, &end, 10);
+			if (*end || limit_s < 1 || limit_s > 86400)
+				goto bad;
+			break;
+		case 's':
+			seed = strtoull(optarg, &end, 0);
+			if (*end)
+				goto bad;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	cfg.rounds = rounds;
+	cfg.bound = bound_ms * NSEC_PER_MSEC;
+	t_limit_s = limit_s;
+	if (!seed)
+		seed = (unsigned long long)now_ns() ^ ((unsigned long long)getpid() << 32);
+	rng_state = seed | 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("KTAP version 1\n");
+	printf("1..%d\n", NR_SHAPES);
+	printf("# dl_roundtrip: rounds=%d bound_ms=%ld time_limit_s=%ld seed=%llu; SCHED_DEADLINE runtime %lld us, deadline = period = %lld us, 0-%lld us away\n",
+	       cfg.rounds, bound_ms, limit_s, seed, DL_RUNTIME / NSEC_PER_USEC,
+	       DL_PERIOD / NSEC_PER_USEC, MAX_AWAY / NSEC_PER_USEC);
+
+	signal(SIGALRM, on_alarm);
+	alarm(limit_s + WATCHDOG_EXTRA);
+
+	if (sched_getaffinity(0, sizeof(cfg.all), &cfg.all)) {
+		snprintf(skip, sizeof(skip), "SKIP sched_getaffinity: %s", strerror(errno));
+		goto skip_all;
+	}
+	ncpu = CPU_COUNT(&cfg.all);
+	if (ncpu < 2) {
+		snprintf(skip, sizeof(skip), "SKIP fewer than 2 CPUs (%d)", ncpu);
+		goto skip_all;
+	}
+	cfg.ctl_cpu = cfg.wrk_cpu = -1;
+	for (i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &cfg.all))
+			continue;
+		if (cfg.ctl_cpu < 0)
+			cfg.ctl_cpu = i;
+		else if (cfg.wrk_cpu < 0)
+			cfg.wrk_cpu = i;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cfg.ctl_cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one)) {
+		snprintf(skip, sizeof(skip), "SKIP sched_setaffinity(CPU %d): %s",
+			 cfg.ctl_cpu, strerror(errno));
+		goto skip_all;
+	}
+	err = sys_sched_setattr(0, &ctl);
+	if (err) {
+		snprintf(skip, sizeof(skip), "SKIP controller cannot be SCHED_FIFO: %s", strerror(err));
+		goto skip_all;
+	}
+	printf("# controller: SCHED_FIFO %d on CPU %d; worker on CPU %d (%d CPUs)\n",
+	       CTL_PRIO, cfg.ctl_cpu, cfg.wrk_cpu, ncpu);
+
+	t0 = now_ns();
+	for (i = 0; i < NR_SHAPES; i++) {
+		/* An equal share of the time left for each shape left. */
+		until = now_ns() + (t0 + limit_s * NSEC_PER_SEC - now_ns()) / (NR_SHAPES - i);
+		ret = run_shape(i + 1, i, &cfg, until);
+		if (ret == 0)
+			n_pass++;
+		else if (ret == 1)
+			n_fail++;
+		else
+			n_skip++;
+	}
+	goto totals;
+
+skip_all:
+	for (i = 0; i < NR_SHAPES; i++) {
+		report(i + 1, "ok", shape_name[i], skip);
+		n_skip++;
+	}
+totals:
+	alarm(0);
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
+	       (int)n_pass, (int)n_fail, (int)n_skip);
+	if (n_fail)
+		return 1;
+	return n_pass ? 0 : 4;
+
+bad:
+	usage(argv[0]);
+	return 2;
+}
