@@ -25,18 +25,32 @@ fi
 out=${1:-$LAB_ROOT/results/series-$(date +%Y%m%d-%H%M%S)}
 [ ! -e "$out" ] || die "format-series: $out exists; refusing to overwrite it"
 mkdir -p "$out"
-n=0
-while read -r group file; do
-	case $group in '' | '#'*) continue ;; esac
-	n=$((n + 1))
+# resign IN OUT: IN with the placeholder identity replaced by the user's.
+resign() {
 	# Every use: From: (folded onto two lines by git format-patch),
 	# Signed-off-by:, and the MAINTAINERS entry 0003 adds.
 	NAME=$name EMAIL=$email PN=$PLACEHOLDER_NAME PE=$PLACEHOLDER_EMAIL perl -0pe '
 		s/^From: \Q$ENV{PN}\E\n <\Q$ENV{PE}\E>$/From: $ENV{NAME} <$ENV{EMAIL}>/mg;
 		s/\Q$ENV{PN}\E <\Q$ENV{PE}\E>/$ENV{NAME} <$ENV{EMAIL}>/g;
-	' "$LAB_ROOT/patches/$file" >"$out/$file"
-	if grep -q "$PLACEHOLDER_EMAIL" "$out/$file"; then
-		die "format-series: $file still names the placeholder after re-signing; see $out/$file"
+	' "$1" >"$2"
+	if grep -q "$PLACEHOLDER_EMAIL" "$2"; then
+		die "format-series: $2 still names the placeholder after re-signing"
 	fi
+}
+
+n=0
+while read -r group file; do
+	case $group in '' | '#'*) continue ;; esac
+	n=$((n + 1))
+	resign "$LAB_ROOT/patches/$file" "$out/$file"
 done <"$LAB_ROOT/patches/series"
+# The standalone series for upstream (patches/upstream/NAME/), with their
+# cover letters.
+for f in "$LAB_ROOT"/patches/upstream/*/*.patch; do
+	[ -e "$f" ] || continue
+	d=$out/upstream/$(basename "$(dirname "$f")")
+	mkdir -p "$d"
+	resign "$f" "$d/$(basename "$f")"
+	n=$((n + 1))
+done
 log "format-series: $n patches signed off by $name <$email> in $out"
