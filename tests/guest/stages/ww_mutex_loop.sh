@@ -1,0 +1,31 @@
+# shellcheck shell=sh
+# test-ww_mutex loaded lab.ww_loops (30) times in a row, each load one
+# result: how often its cycle test ("cyclic deadlock not resolved") or any
+# other part fails, per configuration (by hand: PLAN_RUN=ww_mutex_loop
+# make run, with VARIANT=stock or PROXY_EXEC=0 for the others). Needs
+# 0015: without it one failed load makes every later one fail with -EEXIST.
+# shellcheck source=tests/guest/lib.sh
+. /lab/lib.sh
+
+loops=$(lab_param ww_loops 30)
+case $loops in '' | *[!0-9]* | 0)
+	ktap_begin 1
+	ktap_not_ok "ww-loops # lab.ww_loops='$loops' is not a positive integer"
+	ktap_exit
+	;;
+esac
+ktap_begin "$loops"
+i=0
+while [ "$i" -lt "$loops" ]; do
+	i=$((i + 1))
+	mark=$(dmesg_mark)
+	start=$(cut -d' ' -f1 /proc/uptime)
+	if modprobe test-ww_mutex 2>/dev/null; then rc=0; else rc=$?; fi
+	end=$(cut -d' ' -f1 /proc/uptime)
+	modprobe -r test-ww_mutex 2>/dev/null
+	errs=$(dmesg | tail -n +"$((mark + 1))" | grep -E 'cyclic deadlock not resolved|failed with|EEXIST|kobject_add' | head -n 3)
+	[ -n "$errs" ] && echo "$errs" | sed "s/^/# load $i: /"
+	ktap_diag "load $i: rc=$rc secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
+	if [ "$rc" = 0 ]; then ktap_ok "load-$i"; else ktap_not_ok "load-$i"; fi
+done
+ktap_exit
