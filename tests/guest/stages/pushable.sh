@@ -19,8 +19,7 @@
 #   e0ca8991b2de), so its rq stays RT-overloaded: proxy_overload_ticks > 0.
 # lab.expect=patched: prevent_migration() takes the owner off the pushable
 #   list while it proxies: proxy_overload_ticks == 0 and oncpu_skip == 0
-#   exactly (either would mean a running owner sat on a pushable list; the
-#   patched kernel also WARNs then).
+#   exactly (either would mean a running owner sat on a pushable list).
 #
 # The futile pull and push-IPI totals are printed, not asserted: in this
 # scenario the owner is legitimately pushable many times a second (between

@@ -339,6 +339,30 @@ static void report(int num, const char *result, const char *name, const char *wh
 	n_done = num;
 }
 
+/* The figures of one shape, over its returns. */
+struct totals {
+	int64_t max_gap, max_ret, max_run;
+	int over;		/* returns with a gap over the bound */
+};
+
+/* Add the phase after return @round to @t, and report a gap over @bound. */
+static void account(struct totals *t, const struct phase *ph, int64_t bound,
+		    const char *name, int round)
+{
+	if (ph->max_gap > t->max_gap)
+		t->max_gap = ph->max_gap;
+	if (ph->ret_gap > t->max_ret)
+		t->max_ret = ph->ret_gap;
+	if (ph->max_run > t->max_run)
+		t->max_run = ph->max_run;
+	if (ph->max_gap > bound) {
+		t->over++;
+		printf("# %s: round %d: no CPU for %lld us after the return (first progress after %lld us)\n",
+		       name, round, (long long)(ph->max_gap / NSEC_PER_USEC),
+		       (long long)(ph->ret_gap / NSEC_PER_USEC));
+	}
+}
+
 /* Run one shape; returns 0 pass, 1 fail, 2 skip. */
 static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 {
@@ -349,8 +373,9 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 		.sched_policy = SCHED_FIFO,
 		.sched_priority = WORKER_FIFO_PRIO,
 	};
-	int64_t max_gap = 0, max_ret = 0, max_run = 0, t_ret, t0;
-	int rounds = 0, over = 0, err, tid, i, verdict;
+	struct totals tot = { 0 };
+	int64_t t_ret, t0;
+	int rounds = 0, err, tid, i, verdict;
 	char skip[160] = "", fail[200] = "", cpus[200];
 	struct sched_param sp = { .sched_priority = 0 };
 	pthread_attr_t pa;
@@ -419,18 +444,7 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 			hold = long_round ? cfg->bound + 3 * DL_PERIOD
 					  : DL_PERIOD / 2 + (int64_t)rnd(5 * DL_PERIOD / 2);
 			observe(t_ret, hold, long_round, &ph);
-			if (ph.max_gap > max_gap)
-				max_gap = ph.max_gap;
-			if (ph.ret_gap > max_ret)
-				max_ret = ph.ret_gap;
-			if (ph.max_run > max_run)
-				max_run = ph.max_run;
-			if (ph.max_gap > cfg->bound) {
-				over++;
-				printf("# %s: round %d: no CPU for %lld us after the return (first progress after %lld us)\n",
-				       name, rounds, (long long)(ph.max_gap / NSEC_PER_USEC),
-				       (long long)(ph.ret_gap / NSEC_PER_USEC));
-			}
+			account(&tot, &ph, cfg->bound, name, rounds);
 			if (ph.stuck || ph.starved) {
 				ended = true;
 				break;
@@ -474,24 +488,14 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 		struct phase ph = { 0 };
 
 		observe(t_ret, 2 * DL_PERIOD, false, &ph);
-		if (ph.max_gap > max_gap)
-			max_gap = ph.max_gap;
-		if (ph.ret_gap > max_ret)
-			max_ret = ph.ret_gap;
-		if (ph.max_run > max_run)
-			max_run = ph.max_run;
-		if (ph.max_gap > cfg->bound) {
-			over++;
-			printf("# %s: round %d: no CPU for %lld us after the return\n",
-			       name, rounds, (long long)(ph.max_gap / NSEC_PER_USEC));
-		}
+		account(&tot, &ph, cfg->bound, name, rounds);
 	}
 
 	if (atomic_load(&w.self_rescued))
 		snprintf(fail, sizeof(fail),
 			 "the SCHED_DEADLINE worker kept the controller's CPU for >%lld s; it made itself SCHED_OTHER",
 			 CTL_STARVED / NSEC_PER_SEC);
-	else if (max_gap > STUCK)
+	else if (tot.max_gap > STUCK)
 		snprintf(fail, sizeof(fail),
 			 "worker got no CPU for >%lld s; made SCHED_OTHER so that it can exit",
 			 STUCK / NSEC_PER_SEC);
@@ -518,9 +522,9 @@ out:
 	}
 	cpu_list(atomic_load(&w.cpus), cpus, sizeof(cpus));
 	printf("# %s: rounds=%d max_gap_us=%lld over_bound=%d\n", name, rounds,
-	       (long long)(max_gap / NSEC_PER_USEC), over);
+	       (long long)(tot.max_gap / NSEC_PER_USEC), tot.over);
 	printf("# %s: max_return_gap_us=%lld max_dl_run_us=%lld (runtime %lld%s us per %lld us) bound_us=%lld worker_cpus=%s\n",
-	       name, (long long)(max_ret / NSEC_PER_USEC), (long long)(max_run / NSEC_PER_USEC),
+	       name, (long long)(tot.max_ret / NSEC_PER_USEC), (long long)(tot.max_run / NSEC_PER_USEC),
 	       (long long)(DL_RUNTIME / NSEC_PER_USEC), s == DL_PARAM_CHANGE ? "/2000" : "",
 	       (long long)(DL_PERIOD / NSEC_PER_USEC), (long long)(cfg->bound / NSEC_PER_USEC),
 	       cpus[0] ? cpus : "?");
@@ -531,18 +535,18 @@ out:
 		report(num, "ok", name, "SKIP no time left for a round");
 		return 2;
 	}
-	if (!fail[0] && over)
+	if (!fail[0] && tot.over)
 		snprintf(fail, sizeof(fail), "%d of %d returns left it without CPU for more than %lld ms",
-			 over, rounds, (long long)(cfg->bound / NSEC_PER_MSEC));
+			 tot.over, rounds, (long long)(cfg->bound / NSEC_PER_MSEC));
 	/*
 	 * Running far past its budget in one go is the cause of the long
 	 * gaps: the late charge moves the deadline a period per runtime's
 	 * worth. One tick past the budget is CBS; TCG's vCPU stalls add a few
 	 * ms; RUN_BOUND runtimes are neither.
 	 */
-	if (!fail[0] && max_run > RUN_BOUND * DL_RUNTIME)
+	if (!fail[0] && tot.max_run > RUN_BOUND * DL_RUNTIME)
 		snprintf(fail, sizeof(fail), "it ran %lld us in one go on a %lld us budget (more than %d budgets)",
-			 (long long)(max_run / NSEC_PER_USEC), (long long)(DL_RUNTIME / NSEC_PER_USEC),
+			 (long long)(tot.max_run / NSEC_PER_USEC), (long long)(DL_RUNTIME / NSEC_PER_USEC),
 			 RUN_BOUND);
 	verdict = fail[0] ? 1 : 0;
 	report(num, verdict ? "not ok" : "ok", name, NULL);
