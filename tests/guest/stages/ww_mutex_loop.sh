@@ -4,6 +4,8 @@
 # other part fails, per configuration (by hand: PLAN_RUN=ww_mutex_loop
 # make run, with VARIANT=stock or PROXY_EXEC=0 for the others). Needs
 # 0015: without it one failed load makes every later one fail with -EEXIST.
+# A failed load names the class that was running ("wound" or "die") and
+# the failing line; the last line sums the failures by kind.
 # shellcheck source=tests/guest/lib.sh
 . /lab/lib.sh
 
@@ -16,16 +18,33 @@ case $loops in '' | *[!0-9]* | 0)
 esac
 ktap_begin "$loops"
 i=0
+cycle=0
+other=0
+total_secs=0
 while [ "$i" -lt "$loops" ]; do
 	i=$((i + 1))
 	mark=$(dmesg_mark)
 	start=$(cut -d' ' -f1 /proc/uptime)
 	if modprobe test-ww_mutex 2>/dev/null; then rc=0; else rc=$?; fi
 	end=$(cut -d' ' -f1 /proc/uptime)
-	modprobe -r test-ww_mutex 2>/dev/null
-	errs=$(dmesg | tail -n +"$((mark + 1))" | grep -E 'cyclic deadlock not resolved|failed with|EEXIST|kobject_add' | head -n 3)
+	modprobe -r test-ww_mutex 2>/dev/null || true
+	log=$(dmesg | tail -n +"$((mark + 1))")
+	# The class whose run printed the error: the last "Beginning ww (...)" before it.
+	class=$(echo "$log" | sed -n 's/.*Beginning ww (\([a-z]*\)) mutex selftests.*/\1/p' | tail -n 1)
+	errs=$(echo "$log" | grep -E 'cyclic deadlock not resolved|failed to resolve|missed ABBA|failed with|EEXIST|kobject_add' | head -n 3)
 	[ -n "$errs" ] && echo "$errs" | sed "s/^/# load $i: /"
-	ktap_diag "load $i: rc=$rc secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
-	if [ "$rc" = 0 ]; then ktap_ok "load-$i"; else ktap_not_ok "load-$i"; fi
+	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+	total_secs=$(awk -v t="$total_secs" -v s="$secs" 'BEGIN { printf "%.1f", t + s }')
+	ktap_diag "load $i: rc=$rc secs=$secs class=${class:-none}"
+	if [ "$rc" = 0 ]; then
+		ktap_ok "load-$i"
+	elif echo "$errs" | grep -q 'cyclic deadlock not resolved'; then
+		cycle=$((cycle + 1))
+		ktap_not_ok "load-$i # cycle test, ${class:-unknown} class"
+	else
+		other=$((other + 1))
+		ktap_not_ok "load-$i # rc=$rc"
+	fi
 done
+ktap_diag "ww-loops: loads=$loops cycle_failed=$cycle other_failed=$other secs=$total_secs"
 ktap_exit
