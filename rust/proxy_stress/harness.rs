@@ -75,6 +75,9 @@ const MIN_ITERS: u64 = 2;
 /// Granularity of busy work, so holders check their invariants often.
 const WORK_CHUNK_US: u64 = 25;
 
+/// How many CPU violations of one thread are logged, with its role and CPU.
+pub(crate) const VIOLATIONS_LOGGED: u64 = 3;
+
 /// Current `CLOCK_MONOTONIC` time in nanoseconds.
 pub(crate) fn now_ns() -> i64 {
     Monotonic::ktime_get()
@@ -559,11 +562,21 @@ impl Worker {
         !kthread::should_stop() && !self.ctx.expired()
     }
 
-    /// Checks that the thread runs on a CPU it is allowed on.
+    /// Checks that the thread runs on a CPU it is allowed on; the first
+    /// [`VIOLATIONS_LOGGED`] violations of a thread are logged with its role and CPU.
     pub(crate) fn check_cpu(&mut self) -> u32 {
         let cpu = CpuId::current().as_u32();
         if self.allowed & (1u64 << cpu.min(63)) == 0 {
             self.st.cpu_violations += 1;
+            if self.st.cpu_violations <= VIOLATIONS_LOGGED {
+                pr_warn!(
+                    "{} (worker {}): on CPU {} outside its CPUs {:#x}\n",
+                    self.role,
+                    self.id,
+                    cpu,
+                    self.allowed
+                );
+            }
         }
         cpu
     }

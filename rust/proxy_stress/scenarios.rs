@@ -22,7 +22,8 @@ use super::harness::{
     Stats,
     Tally,
     TestLock,
-    Worker, //
+    Worker,
+    VIOLATIONS_LOGGED, //
 };
 use kernel::{
     cpu::CpuId,
@@ -654,11 +655,13 @@ impl Affinity {
         }
     }
 
-    /// Whether `cpu` is allowed, or `None` if the mask changed meanwhile.
-    fn allows(&self, cpu: CpuId) -> Option<bool> {
+    /// Whether the current CPU is allowed, or `None` if the mask changed meanwhile. The CPU is
+    /// read between the two loads of the sequence count: read before them, a change that
+    /// completes in between (and moves the thread) would judge the old CPU by the new mask.
+    fn allows_current(&self) -> Option<bool> {
         let before = self.seq.load(Acquire);
         let set = self.set.load(Acquire);
-        let cpu = cpu.as_u32();
+        let cpu = CpuId::current().as_u32();
         smp_rmb();
         let after = self.seq.load(Relaxed);
         (before & 1 == 0 && before == after).then_some(set & (1 << cpu) != 0)
@@ -667,8 +670,15 @@ impl Affinity {
     /// Counts a CPU violation of `w` (the owner) if it runs on a CPU its stable mask does not
     /// allow.
     fn check_cpu(&self, w: &mut Worker) {
-        if self.allows(CpuId::current()) == Some(false) {
+        if self.allows_current() == Some(false) {
             w.st.cpu_violations += 1;
+            if w.st.cpu_violations <= VIOLATIONS_LOGGED {
+                pr_warn!(
+                    "owner: on CPU {} outside its CPUs {:#x}\n",
+                    CpuId::current().as_u32(),
+                    self.set.load(Relaxed)
+                );
+            }
         }
     }
 }
