@@ -1,18 +1,19 @@
 # shellcheck shell=sh
 # The C test module of the stranded donor (CONFIG_SCHED_PROXY_EXEC_TEST,
-# test_proxy_stranded, also posted in patches/upstream/proxy-stranded/): a
-# SCHED_FIFO donor woken in place after its owner was pushed to an idle CPU
-# must get that CPU within 30 ms, not wait out a 300 ms hog. The load fails
-# with EINVAL if a round stranded the donor; its "SKIP:" line (CPU1 or CPU2
-# offline, or the owner never moved) makes it a skip.
+# test_proxy_exec, also in patches/upstream/proxy-stranded/): a
+# SCHED_FIFO donor woken in place after its owner was pushed to an idle CPU must
+# get that CPU, not wait out a 300 ms hog. The load fails if a round
+# stranded the donor, too few rounds were set up as required, or a round
+# timed out; its "SKIP:" line (CPU1 or CPU2 offline, or a kernel that is
+# not preemptible) makes it a skip.
 # shellcheck source=tests/guest/lib.sh
 . /lab/lib.sh
 
 ktap_begin 1
 mark=$(dmesg_mark)
-if modprobe test_proxy_stranded 2>/dev/null; then rc=0; else rc=$?; fi
-modprobe -r test_proxy_stranded 2>/dev/null || true
-log=$(dmesg | tail -n +"$((mark + 1))" | grep 'test_proxy_stranded: ' | sed 's/.*test_proxy_stranded: //')
+if modprobe test_proxy_exec 2>/dev/null; then rc=0; else rc=$?; fi
+modprobe -r test_proxy_exec 2>/dev/null || true
+log=$(dmesg | tail -n +"$((mark + 1))" | grep 'test_proxy_exec: ' | sed 's/.*test_proxy_exec: //')
 echo "$log" | sed 's/^/# /'
 skip=$(echo "$log" | sed -n 's/^SKIP: //p' | head -n 1)
 if [ "$rc" = 0 ] && echo "$log" | grep -q '^PASS: '; then
