@@ -142,8 +142,8 @@ soak() {
 
 # Stage lists (tests/guest/stages/<name>.sh), each overridable.
 PLAN_RUN=${PLAN_RUN:-smoke,proxy_stress,pushable_check}
-PLAN_TEST=${PLAN_TEST:-smoke,proxy_stress,pushable,stranded_test,kselftest,ww_mutex_loop,locktorture,pushable_check}
-PLAN_AB=${PLAN_AB:-smoke,proxy_stress,pushable,stranded_test,ww_mutex_loop,pushable_check}
+PLAN_TEST=${PLAN_TEST:-smoke,proxy_stress,pushable,stranded_test,kselftest,locktorture,pushable_check}
+PLAN_AB=${PLAN_AB:-smoke,proxy_stress,pushable,stranded_test,pushable_check}
 PLAN_NOPROXY=${PLAN_NOPROXY:-proxy_stress,stranded_test,pushable_check,proxy_stress_stuck}
 PLAN_SOAK=${PLAN_SOAK:-proxy_stress,locktorture,pushable_check}
 

@@ -50,6 +50,12 @@ splat_lines() {
 # dmesg_mark: the current length of the kernel log, for splats_since.
 dmesg_mark() { dmesg | wc -l; }
 
+# modprobe: kmod's, by path. busybox sh runs its own modprobe applet for a
+# bare "modprobe", whatever PATH says, and that applet, when finit_module()
+# fails, loads the module again with init_module(): a test module whose init
+# failed runs a second time, and the load reports the second run's result.
+modprobe() { /sbin/modprobe "$@"; }
+
 # splats_since MARK: up to 5 splat lines logged after dmesg_mark said MARK.
 splats_since() {
 	dmesg | tail -n +"$(($1 + 1))" | splat_lines | head -n 5

@@ -16,8 +16,6 @@ SECS=$(lab_param locktorture_secs 60)
 # Upper bound for rmmod: it stops every torture kthread first.
 UNLOAD_SECS=$(lab_param locktorture_unload_secs 120)
 PARAMS="writer_fifo=1 nested_locks=8 rt_boost=1 rt_boost_factor=50 stutter=0"
-# kmod's tools by path: busybox sh would run its own modprobe applet.
-MODPROBE=/sbin/modprobe RMMOD=/sbin/rmmod
 
 # The start marker goes through /dev/kmsg, which needs devtmpfs (the kernel
 # does not mount it over an initramfs).
@@ -28,9 +26,10 @@ log_since() {
 	dmesg | sed -n "/$1/,\$p"
 }
 
-# unload: rmmod locktorture within UNLOAD_SECS; false if it hangs.
+# unload: rmmod locktorture within UNLOAD_SECS; false if it hangs. kmod's
+# rmmod, by path, as lib.sh's modprobe.
 unload() {
-	$RMMOD locktorture &
+	/sbin/rmmod locktorture &
 	pid=$!
 	n=0
 	while kill -0 "$pid" 2>/dev/null; do
@@ -57,7 +56,7 @@ for type in $TYPES; do
 	ok=1
 	# random_shuffle is a parameter of the torture module, which
 	# locktorture needs; load it first with it.
-	if ! $MODPROBE torture random_shuffle=1; then
+	if ! modprobe torture random_shuffle=1; then
 		ktap_diag "$type: modprobe torture failed"
 		ok=0
 	elif [ "$(cat /sys/module/torture/parameters/random_shuffle 2>/dev/null)" != 1 ]; then
@@ -65,10 +64,10 @@ for type in $TYPES; do
 		ok=0
 	fi
 	# shellcheck disable=SC2086 # PARAMS is a list
-	if [ "$ok" = 1 ] && ! $MODPROBE locktorture torture_type="$type" $PARAMS; then
+	if [ "$ok" = 1 ] && ! modprobe locktorture torture_type="$type" $PARAMS; then
 		ktap_diag "$type: modprobe locktorture failed"
 		ktap_not_ok "$name"
-		$MODPROBE -r torture 2>/dev/null
+		modprobe -r torture 2>/dev/null
 		continue
 	fi
 	[ "$ok" = 1 ] || {
@@ -81,7 +80,7 @@ for type in $TYPES; do
 		stuck=$type
 		ok=0
 	else
-		$MODPROBE -r torture
+		modprobe -r torture
 	fi
 	log=$(log_since "$marker")
 	[ -n "$log" ] || ktap_diag "$type: the kernel log lost its start marker (ring buffer wrapped?)"
