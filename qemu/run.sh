@@ -35,9 +35,10 @@ kvm) accel_args=(-accel kvm) ;;
 *) die "ACCEL='$accel' must be tcg, kvm or auto" ;;
 esac
 
+# printk.devkmsg=on: the stages' log marks (/dev/kmsg) are never ratelimited.
 # hung_task_panic=1: a hung task already fails the run (a splat); panicking
 # ends the boot at once, with the stacks, instead of at BOOT_TIMEOUT.
-cmdline="console=$QEMU_CONSOLE panic=-1 hung_task_panic=1 lab.plan=$plan lab.smp=$smp"
+cmdline="console=$QEMU_CONSOLE panic=-1 hung_task_panic=1 printk.devkmsg=on lab.plan=$plan lab.smp=$smp"
 [ "${PROXY_EXEC:-1}" = 0 ] && cmdline+=" sched_proxy_exec=0"
 cmdline+=" ${EXTRA_CMDLINE:-}"
 

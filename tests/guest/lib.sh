@@ -47,8 +47,21 @@ splat_lines() {
 	}'
 }
 
-# dmesg_mark: the current length of the kernel log, for splats_since.
-dmesg_mark() { dmesg | wc -l; }
+# dmesg_mark: writes a unique line to the kernel log and prints it, for
+# dmesg_since and splats_since. (A line count goes wrong once the log buffer
+# wraps, as test-ww_mutex's stress runs can make it.)
+dmesg_mark() {
+	mark="lab-mark $(cat /proc/sys/kernel/random/uuid)"
+	echo "$mark" >/dev/kmsg
+	echo "$mark"
+}
+
+# dmesg_since MARK: the kernel log after the line dmesg_mark wrote; all of
+# it if that line is no longer in the buffer.
+dmesg_since() {
+	dmesg | awk -v mark="$1" 'BEGIN { n = 0; start = 0 } { line[n++] = $0 } index($0, mark) { start = n }
+		END { for (i = start; i < n; i++) print line[i] }'
+}
 
 # modprobe: kmod's, by path. busybox sh runs its own modprobe applet for a
 # bare "modprobe", whatever PATH says, and that applet, when finit_module()
@@ -58,7 +71,7 @@ modprobe() { /sbin/modprobe "$@"; }
 
 # splats_since MARK: up to 5 splat lines logged after dmesg_mark said MARK.
 splats_since() {
-	dmesg | tail -n +"$(($1 + 1))" | splat_lines | head -n 5
+	dmesg_since "$1" | splat_lines | head -n 5
 }
 
 # Scheduler debugfs files of the A/B stages (pushable, bench).

@@ -34,7 +34,7 @@ if grep -q '^not ok 1 rt-inversion # stuck' "$D/results" && grep -q '^# stuck: .
 else
 	ktap_not_ok "stuck-result"
 fi
-log=$(dmesg | tail -n +"$((dmesg_before + 1))")
+log=$(dmesg_since "$dmesg_before")
 echo "$log" | grep -E 'proxy_stress|task:' | head -n 8 | sed 's/^/# dmesg: /'
 if echo "$log" | grep -q 'task:' && echo "$log" | grep -q 'stuck threads; module pinned'; then
 	ktap_ok "stack-and-pin"

@@ -13,7 +13,7 @@ ktap_begin 1
 mark=$(dmesg_mark)
 if modprobe test_proxy_exec 2>/dev/null; then rc=0; else rc=$?; fi
 modprobe -r test_proxy_exec 2>/dev/null || true
-log=$(dmesg | tail -n +"$((mark + 1))" | grep 'test_proxy_exec: ' | sed 's/.*test_proxy_exec: //')
+log=$(dmesg_since "$mark" | grep 'test_proxy_exec: ' | sed 's/.*test_proxy_exec: //')
 echo "$log" | sed 's/^/# /'
 skip=$(echo "$log" | sed -n 's/^SKIP: //p' | head -n 1)
 # One verdict line per run of the test: a loader that runs a failed

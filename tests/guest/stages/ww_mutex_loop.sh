@@ -32,7 +32,7 @@ while [ "$i" -lt "$loops" ]; do
 	if modprobe test-ww_mutex 2>/dev/null; then rc=0; else rc=$?; fi
 	end=$(cut -d' ' -f1 /proc/uptime)
 	modprobe -r test-ww_mutex 2>/dev/null || true
-	log=$(dmesg | tail -n +"$((mark + 1))")
+	log=$(dmesg_since "$mark")
 	runs=$(echo "$log" | grep -c 'Beginning ww (wound) mutex selftests' || true)
 	# The first run's lines, up to the second run's start, if any.
 	first=$(echo "$log" | awk '/Beginning ww \(wound\) mutex selftests/ && n++ { exit } { print }')
