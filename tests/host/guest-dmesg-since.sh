@@ -4,13 +4,8 @@
 # log when that line has left the buffer, where a line count (the earlier
 # dmesg_mark) would have cut the wrong lines.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=scripts/lib.sh
-. "$root/scripts/lib.sh"
-busybox=$LAB_CACHE/guest-x86_64/usr/bin/busybox
-[ -x "$busybox" ] || die "no guest busybox at $busybox (run: make toolchain)"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# shellcheck source=tests/host/guest-busybox.sh
+. "$(dirname "$0")/guest-busybox.sh"
 cp "$root/tests/guest/lib.sh" "$dir/lib.sh"
 printf '%s\n' '[ 1.0] early' '[ 2.0] lab-mark M1' '[ 3.0] after one' '[ 4.0] after two' >"$dir/with-mark"
 # The same log after the buffer wrapped: the mark and what came before are gone.

@@ -5,13 +5,8 @@
 # timestamp and caller id, arm64's "Call trace:", UBSAN, "kernel BUG at";
 # not a word in the middle of a line nor a KTAP test name.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=scripts/lib.sh
-. "$root/scripts/lib.sh"
-busybox=$LAB_CACHE/guest-x86_64/usr/bin/busybox
-[ -x "$busybox" ] || die "no guest busybox at $busybox (run: make toolchain)"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# shellcheck source=tests/host/guest-busybox.sh
+. "$(dirname "$0")/guest-busybox.sh"
 sed "s|/lab/splat-patterns|$root/tests/guest/splat-patterns|" "$root/tests/guest/lib.sh" >"$dir/lib.sh"
 cat >"$dir/in" <<'LOG'
 [    1.234567] WARNING: CPU: 0 PID: 1 at kernel/sched/core.c:1 f+0x1/0x2
