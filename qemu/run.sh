@@ -5,6 +5,9 @@
 # Environment: SMP (4), MEM (1024, MiB), BOOT_TIMEOUT (seconds),
 #   ACCEL (tcg|kvm|auto), PROXY_EXEC (1; 0 adds sched_proxy_exec=0),
 #   EXTRA_CMDLINE. Exit status: QEMU's, or 124 when the timeout fired.
+# One brace group, read whole before it runs, so that editing this file
+# during a boot or build cannot change what the running shell reads next.
+{
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -67,3 +70,4 @@ wait "$pid" || rc=$?
 sleep 0.2
 kill "$tailer" 2>/dev/null || true
 exit "$rc"
+}

@@ -4,6 +4,9 @@
 # Usage: build.sh ARCH VARIANT TREE
 # Prints the build directory. Incremental: config is regenerated only when
 # a fragment or the tree's patch stamp changes; make does the rest.
+# One brace group, read whole before it runs, so that editing this file
+# during a boot or build cannot change what the running shell reads next.
+{
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -147,3 +150,4 @@ rm -rf "$out/modroot"
 mv "$out/modroot.tmp" "$out/modroot"
 git -C "$tree" rev-parse HEAD >"$out/.lab-build-done"
 printf '%s\n' "$out"
+}
