@@ -17,15 +17,6 @@ SECS=$(lab_param locktorture_secs 60)
 UNLOAD_SECS=$(lab_param locktorture_unload_secs 120)
 PARAMS="writer_fifo=1 nested_locks=8 rt_boost=1 rt_boost_factor=50 stutter=0"
 
-# The start marker goes through /dev/kmsg, which needs devtmpfs (the kernel
-# does not mount it over an initramfs).
-grep -q '^[^ ]* /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev
-
-# log_since MARKER: the kernel log from the line holding MARKER on.
-log_since() {
-	dmesg | sed -n "/$1/,\$p"
-}
-
 # unload: rmmod locktorture within UNLOAD_SECS; false if it hangs. kmod's
 # rmmod, by path, as lib.sh's modprobe.
 unload() {
@@ -51,8 +42,7 @@ for type in $TYPES; do
 		ktap_not_ok "$name # not run: locktorture $stuck did not unload"
 		continue
 	fi
-	marker="lab-locktorture: begin $type at $(cut -d' ' -f1 /proc/uptime)"
-	echo "$marker" >/dev/kmsg
+	marker=$(dmesg_mark)
 	ok=1
 	# random_shuffle is a parameter of the torture module, which
 	# locktorture needs; load it first with it.
@@ -82,8 +72,9 @@ for type in $TYPES; do
 	else
 		modprobe -r torture
 	fi
-	log=$(log_since "$marker")
-	[ -n "$log" ] || ktap_diag "$type: the kernel log lost its start marker (ring buffer wrapped?)"
+	log=$(dmesg_since "$marker")
+	dmesg | grep -qF "$marker" ||
+		ktap_diag "$type: the kernel log lost its start mark (ring buffer wrapped?); judged on the whole log"
 	# The start and end lines (with the parameters) and the statistics.
 	echo "$log" | grep -E "^(\[[^]]*\] )?($type-torture:--- (Start|End) of test|(Writes|Reads ?):  Total:)" |
 		sed "s/^/# $type: /"
