@@ -3,19 +3,36 @@
 # the same program among the other collections): dl_roundtrip from
 # tests/selftests/dl_roundtrip, with lab.dl_roundtrip_args= (default: its
 # own, 300 rounds per shape within 50 s), its KTAP as this stage's.
+# lab.dl_roundtrip_features=HRTICK_DL,... sets scheduler features for the
+# run (the deadline class enforces a budget between ticks only with
+# HRTICK_DL, on by default only with CONFIG_HRTIMER_REARM_DEFERRED).
 # shellcheck source=tests/guest/lib.sh
 . /lab/lib.sh
 
 bin=/kselftest/dl_roundtrip/dl_roundtrip
 args=$(lab_param dl_roundtrip_args "" | tr ',' ' ')
+features=$(lab_param dl_roundtrip_features "" | tr ',' ' ')
 if [ ! -x "$bin" ]; then
 	ktap_begin 1
 	ktap_not_ok "dl_roundtrip # $bin is missing from the initramfs"
 	ktap_exit
 fi
+saved=""
+for f in $features; do
+	name=${f#NO_}
+	saved="$saved $(sched_feat_get "$name")"
+	if ! sched_feat_set "$f"; then
+		ktap_begin 1
+		ktap_not_ok "dl_roundtrip # scheduler feature $f did not take ($SCHED_FEATURES)"
+		ktap_exit
+	fi
+done
+# The features that decide how a budget is enforced, as the run sees them.
+ktap_diag "sched features: $(sched_feat_get HRTICK) $(sched_feat_get HRTICK_DL)"
 rc=0
 # shellcheck disable=SC2086 # the arguments are words
 timeout 120 "$bin" $args || rc=$?
+for f in $saved; do sched_feat_set "$f" || rc=1; done
 # 4 is kselftest's "all skipped": the KTAP says so and why.
 [ "$rc" = 4 ] && rc=0
 exit "$rc"

@@ -14,15 +14,25 @@
  *   busy_via_fifo     busy-looping worker, DEADLINE -> FIFO -> DEADLINE
  *   sleepy_via_other  worker runs 0.5 ms, sleeps 5 ms; DEADLINE -> OTHER -> DEADLINE
  *   dl_param_change   busy worker, DEADLINE runtime 1 ms <-> 2 ms
+ *   migrating_wakeup  worker runs 50 us, sleeps 200 us; DEADLINE -> OTHER,
+ *                     moved to another CPU by its affinity, -> DEADLINE while
+ *                     the wakeup that moves it may be in flight
+ *
+ * Every shape also fails when the kernel WARNs while it runs (the W taint
+ * flag, /proc/sys/kernel/tainted): a DEADLINE bandwidth count that a policy
+ * change corrupts WARNs later, in the accounting of another enqueue. And it
+ * fails when, after the worker exited, a new task with the same reservation
+ * is refused for 5 s (EBUSY): the worker's bandwidth was not given back.
  *
  * A test fails when a gap exceeds the bound (-b, default 200 ms: a throttled
  * lone task waits at most a few periods for its replenishment, plus TCG's
  * vCPU stalls, which are charged as runtime and cost a period per ms: runs
  * of up to 8 ms on the 1 ms budget and gaps of up to 128 ms were measured
- * with the fix, 0.9-1.4 s without it, 2026-12-02), or when the
- * task runs more than RUN_BOUND budgets in one go (which is what pushes its
- * deadline dozens of periods ahead). A worker that gets no CPU for 10 s is made SCHED_OTHER so that
- * it can exit, and a watchdog alarm ends the program with a failure.
+ * with the fix, 0.9-1.4 s without it, 2026-12-02), or when the task runs
+ * more than RUN_BOUND budgets in one go (which is what pushes its deadline
+ * dozens of periods ahead). A worker that gets no CPU for 10 s is made
+ * SCHED_OTHER so that it can exit, and a watchdog alarm ends the program with
+ * a failure.
  *
  * Usage: dl_roundtrip [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED]
  *
@@ -58,6 +68,11 @@
 #define RUN_BOUND	20
 #define SLEEPY_RUN	(500 * NSEC_PER_USEC)
 #define SLEEPY_SLEEP	(5 * NSEC_PER_MSEC)
+#define MIGRATING_RUN	(50 * NSEC_PER_USEC)
+#define MIGRATING_SLEEP	(200 * NSEC_PER_USEC)
+/* Longest wait between the affinity change and the return (migrating_wakeup). */
+#define MIGRATING_AWAY	(400 * NSEC_PER_USEC)
+#define TAINT_WARN_BIT	9			/* 'W' in /proc/sys/kernel/tainted */
 #define MAX_AWAY	(15 * NSEC_PER_MSEC)	/* time out of SCHED_DEADLINE */
 #define POLL		(100 * NSEC_PER_USEC)	/* controller's sampling */
 #define RUN_GAP		(200 * NSEC_PER_USEC)	/* off-CPU time ending a run */
@@ -79,10 +94,14 @@ struct dl_sched_attr {
 	uint64_t sched_period;
 };
 
-enum shape { BUSY_VIA_OTHER, BUSY_VIA_FIFO, SLEEPY_VIA_OTHER, DL_PARAM_CHANGE, NR_SHAPES };
+enum shape {
+	BUSY_VIA_OTHER, BUSY_VIA_FIFO, SLEEPY_VIA_OTHER, DL_PARAM_CHANGE, MIGRATING_WAKEUP,
+	NR_SHAPES
+};
 
 static const char *const shape_name[NR_SHAPES] = {
 	"busy_via_other", "busy_via_fifo", "sleepy_via_other", "dl_param_change",
+	"migrating_wakeup",
 };
 
 /* Shared between the controller and the worker. */
@@ -95,7 +114,7 @@ static struct {
 	_Atomic int tid;
 	_Atomic int stop;
 	_Atomic int self_rescued;
-	int sleepy;
+	int64_t run_ns, sleep_ns;	/* sleeps sleep_ns after run_ns; 0: busy */
 } w;
 
 static const struct dl_sched_attr attr_other = {
@@ -236,9 +255,9 @@ static void *worker_fn(void *arg)
 			}
 		}
 
-		if (w.sleepy && t - burst >= SLEEPY_RUN) {
+		if (w.sleep_ns && t - burst >= w.run_ns) {
 			struct timespec ts;
-			int64_t wake = t + SLEEPY_SLEEP;
+			int64_t wake = t + w.sleep_ns;
 
 			/* Not in need of the CPU until then. */
 			atomic_store_explicit(&w.need, wake, memory_order_relaxed);
@@ -330,7 +349,85 @@ struct config {
 	int ctl_cpu, wrk_cpu;
 	cpu_set_t all;		/* the process's CPUs */
 	bool pin_refused;	/* DL refused a worker on one CPU */
+	bool admitted;		/* a worker was admitted to SCHED_DEADLINE */
 };
+
+/* The CPU of @cfg->all after @cpu, round the set, other than the controller's. */
+static int next_cpu(const struct config *cfg, int cpu)
+{
+	int i, c;
+
+	for (i = 1; i <= CPU_SETSIZE; i++) {
+		c = (cpu + i) % CPU_SETSIZE;
+		if (c != cfg->ctl_cpu && CPU_ISSET(c, &cfg->all))
+			return c;
+	}
+	return cfg->wrk_cpu;
+}
+
+/*
+ * A new task with the worker's reservation must be admitted once the worker
+ * has left SCHED_DEADLINE and exited: its bandwidth is given back at its 0-lag
+ * time at the latest, which a deadline pushed far ahead can delay by a second
+ * or two, so a refusal counts only after PROBE_WAIT.
+ */
+#define PROBE_WAIT	(5 * NSEC_PER_SEC)
+
+struct probe {
+	int err;
+	int64_t waited;
+};
+
+static void *probe_fn(void *arg)
+{
+	struct dl_sched_attr dl = dl_attr(DL_RUNTIME);
+	struct probe *pr = arg;
+	int64_t t0 = now_ns();
+
+	while ((pr->err = sys_sched_setattr(0, &dl)) == EBUSY && now_ns() - t0 < PROBE_WAIT)
+		sleep_ns(10 * NSEC_PER_MSEC);
+	pr->waited = now_ns() - t0;
+	if (!pr->err)
+		sys_sched_setattr(0, &attr_other);
+	return NULL;
+}
+
+/* Admit a new SCHED_DEADLINE task on all of @cfg->all; its sched_setattr() error. */
+static int admission_probe(const struct config *cfg, int64_t *waited)
+{
+	struct probe pr = { .err = 0 };
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_attr_t pa;
+	pthread_t thr;
+	int err;
+
+	pthread_attr_init(&pa);
+	pthread_attr_setinheritsched(&pa, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&pa, SCHED_OTHER);
+	pthread_attr_setschedparam(&pa, &sp);
+	pthread_attr_setaffinity_np(&pa, sizeof(cpu_set_t), &cfg->all);
+	err = pthread_create(&thr, &pa, probe_fn, &pr);
+	pthread_attr_destroy(&pa);
+	if (err)
+		return err;
+	pthread_join(thr, NULL);
+	*waited = pr.waited;
+	return pr.err;
+}
+
+/* 1 if the kernel has WARNed since boot, 0 if not, -1 if it cannot tell. */
+static int taint_warn(void)
+{
+	unsigned long taint;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%lu", &taint);
+	fclose(f);
+	return n == 1 ? !!(taint & (1UL << TAINT_WARN_BIT)) : -1;
+}
 
 static void report(int num, const char *result, const char *name, const char *why)
 {
@@ -381,14 +478,22 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 	pthread_attr_t pa;
 	pthread_t thr;
 	cpu_set_t one;
-	bool in_dl_alt = false, ended = false;
+	bool in_dl_alt = false, ended = false, warned;
+	int taint_before, move_to = cfg->ctl_cpu;
 
 	if (worker_leaked) {
 		report(num, "ok", name, "SKIP the worker of an earlier test did not exit");
 		return 2;
 	}
 	memset((void *)&w, 0, sizeof(w));
-	w.sleepy = s == SLEEPY_VIA_OTHER;
+	if (s == SLEEPY_VIA_OTHER) {
+		w.run_ns = SLEEPY_RUN;
+		w.sleep_ns = SLEEPY_SLEEP;
+	} else if (s == MIGRATING_WAKEUP) {
+		w.run_ns = MIGRATING_RUN;
+		w.sleep_ns = MIGRATING_SLEEP;
+	}
+	taint_before = taint_warn();
 	atomic_store(&w.ctl_beat, now_ns());
 
 	pthread_attr_init(&pa);
@@ -420,6 +525,11 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 			err = sys_sched_setattr(tid, &dl);
 		}
 	}
+	if (err == EBUSY && cfg->admitted) {
+		snprintf(fail, sizeof(fail),
+			 "sched_setattr(SCHED_DEADLINE): EBUSY, though an earlier worker with the same reservation was admitted: its bandwidth was not given back");
+		goto out;
+	}
 	if (err == EPERM || err == EBUSY) {
 		snprintf(skip, sizeof(skip), "SKIP sched_setattr(SCHED_DEADLINE): %s",
 			 err == EBUSY ? "EBUSY (admission control)" : "EPERM");
@@ -429,6 +539,8 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 		snprintf(fail, sizeof(fail), "sched_setattr(SCHED_DEADLINE): %s", strerror(err));
 		goto out;
 	}
+
+	cfg->admitted = true;
 
 	/* Settle as SCHED_DEADLINE: the first phase is not a return. */
 	sleep_ns(5 * DL_PERIOD);
@@ -462,8 +574,24 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 			}
 		} else {
 			err = sys_sched_setattr(tid, s == BUSY_VIA_FIFO ? &fifo : &attr_other);
-			if (!err) {
+			if (!err && s == MIGRATING_WAKEUP) {
+				/*
+				 * Its next wakeup moves it to the new CPU; give
+				 * all CPUs back (DEADLINE needs them) and return
+				 * at a random point of that wakeup.
+				 */
+				move_to = next_cpu(cfg, move_to);
+				CPU_ZERO(&one);
+				CPU_SET(move_to, &one);
+				err = sched_setaffinity(tid, sizeof(one), &one) ? errno : 0;
+				sleep_ns((int64_t)rnd(MIGRATING_AWAY + 1));
+				if (!err)
+					err = sched_setaffinity(tid, sizeof(cfg->all), &cfg->all) ?
+					      errno : 0;
+			} else if (!err) {
 				sleep_ns((int64_t)rnd(MAX_AWAY + 1));
+			}
+			if (!err) {
 				atomic_store(&w.ctl_beat, now_ns());
 				err = sys_sched_setattr(tid, &dl);
 				/* Its bandwidth may be freed a little later. */
@@ -520,6 +648,24 @@ out:
 		report(num, "ok", name, skip);
 		return 2;
 	}
+	if (!worker_leaked && cfg->admitted) {
+		int64_t waited = 0;
+
+		err = admission_probe(cfg, &waited);
+		if (err == EBUSY) {
+			printf("# %s: a new task with the worker's reservation was refused for %lld ms after the worker exited (EBUSY)\n",
+			       name, (long long)(waited / NSEC_PER_MSEC));
+			if (!fail[0])
+				snprintf(fail, sizeof(fail),
+					 "the worker's bandwidth was not given back: admission refused a new task for %lld s",
+					 (long long)(PROBE_WAIT / NSEC_PER_SEC));
+		} else if (err) {
+			printf("# %s: admission probe: %s\n", name, strerror(err));
+		} else if (waited > 100 * NSEC_PER_MSEC) {
+			printf("# %s: a new task with the worker's reservation was admitted after %lld ms\n",
+			       name, (long long)(waited / NSEC_PER_MSEC));
+		}
+	}
 	cpu_list(atomic_load(&w.cpus), cpus, sizeof(cpus));
 	printf("# %s: rounds=%d max_gap_us=%lld over_bound=%d\n", name, rounds,
 	       (long long)(tot.max_gap / NSEC_PER_USEC), tot.over);
@@ -530,6 +676,16 @@ out:
 	       cpus[0] ? cpus : "?");
 	if (!fail[0] && rounds < cfg->rounds)
 		printf("# %s: stopped after %d of %d rounds: time limit\n", name, rounds, cfg->rounds);
+
+	warned = taint_before == 0 && taint_warn() == 1;
+	if (warned)
+		printf("# %s: the kernel WARNed while it ran (taint W): see dmesg\n", name);
+	if (!fail[0] && warned)
+		snprintf(fail, sizeof(fail), "the kernel WARNed while it ran (taint W)");
+	else if (taint_before != 0)
+		printf("# %s: %s: WARNs are not checked\n", name,
+		       taint_before < 0 ? "/proc/sys/kernel/tainted is not readable"
+				        : "the kernel had WARNed before this test (taint W)");
 
 	if (!fail[0] && !rounds) {
 		report(num, "ok", name, "SKIP no time left for a round");
