@@ -31,7 +31,7 @@ done
 ktap_diag "sched features: $(sched_feat_get HRTICK) $(sched_feat_get HRTICK_DL)"
 rc=0
 # shellcheck disable=SC2086 # the arguments are words
-timeout 120 "$bin" $args || rc=$?
+timeout 600 "$bin" $args || rc=$?
 for f in $saved; do sched_feat_set "$f" || rc=1; done
 # 4 is kselftest's "all skipped": the KTAP says so and why.
 [ "$rc" = 4 ] && rc=0
