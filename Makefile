@@ -14,7 +14,7 @@ DURATION   ?= 30m
 
 export ARCH VARIANT TOOLCHAIN SMP DEBUG PROXY_EXEC DURATION
 export KERNEL_SRC LAB_CACHE SYSROOT BOOT_TIMEOUT ACCEL MEM JOBS RESULTS LLVM_SUFFIX
-export LOCKTORTURE_SECS EXTRA_CMDLINE PLAN_RUN PLAN_TEST PLAN_AB PLAN_NOPROXY PLAN_SOAK
+export LOCKTORTURE_SECS BOOTS EXTRA_CMDLINE PLAN_RUN PLAN_TEST PLAN_AB PLAN_NOPROXY PLAN_SOAK
 
 # make bench: both arches unless ARCH= (or BENCH_ARCHES=) names them.
 BENCH_ARCHES ?= $(if $(filter file,$(origin ARCH)),x86_64 arm64,$(ARCH))
@@ -31,12 +31,13 @@ rc=$$?; case $$rc in 0) ;; 1) what='test failure' ;; 2) what='infrastructure fai
 [ $$rc = 0 ] || echo "lab: exit code $$rc ($$what); make itself exits 2" >&2; exit $$rc
 endef
 
-.PHONY: help run test host-test toolchain source prepare check-series format-series soak bench bench-pipeline clean distclean
+.PHONY: help run repeat test host-test toolchain source prepare check-series format-series soak bench bench-pipeline clean distclean
 
 help:
 	@echo 'proxy-exec lab'
 	@echo
 	@echo '  make run         build what is missing, boot ARCH, load proxy_stress, print the result'
+	@echo '  make repeat      make run BOOTS=10 times, one run folder each, for a rare failure'
 	@echo '  make test        host tests, then x86_64+arm64 patched and arm64 stock; exit 0/1/2/3'
 	@echo '  make host-test   host tool tests (cargo test) and shellcheck'
 	@echo '  make toolchain   provision the Debian 13 sysroot and guest userspace'
@@ -51,7 +52,8 @@ help:
 	@echo '  make clean       remove results/ and the build trees (keeps sysroot and source)'
 	@echo '  make distclean   also remove the whole cache ($$LAB_CACHE)'
 	@echo
-	@echo 'Variables: ARCH=x86_64|arm64  VARIANT=patched|stock  DEBUG=0|1  PROXY_EXEC=1|0'
+	@echo 'Variables: ARCH=x86_64|arm64  VARIANT=patched|stock|base  DEBUG=0|1  PROXY_EXEC=1|0'
+	@echo '  (base: the pinned base with no lab patch and no lab module)  BOOTS=10'
 	@echo '  SMP=4  MEM=1024  BOOT_TIMEOUT=900  ACCEL=tcg|auto|kvm  TOOLCHAIN=sysroot|host'
 	@echo '  KERNEL_SRC=/path/to/linux  LAB_CACHE=~/.cache/proxy-exec-lab  JOBS=N'
 	@echo '  bench: BENCH_ARCHES="x86_64 arm64"  BENCH_RUNS=5  BENCH_SEED=1  BENCH_DURATION_MS=2000'
@@ -60,6 +62,9 @@ help:
 
 run:
 	@$(LAB) run $(ARCH) $(VARIANT); $(lab_exit)
+
+repeat:
+	@$(LAB) repeat $(ARCH) $(VARIANT); $(lab_exit)
 
 test:
 	@$(LAB) test; $(lab_exit)

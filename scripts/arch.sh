@@ -16,8 +16,8 @@ arch_setup() {
 # or x86_64-patched-user-0123456789ab for a KERNEL_SRC tree.
 build_name() {
 	case $2 in
-	stock | patched | series) ;;
-	*) die "unknown VARIANT '$2' (use stock or patched)" ;;
+	stock | patched | base | series) ;;
+	*) die "unknown VARIANT '$2' (use stock, patched or base)" ;;
 	esac
 	printf '%s-%s%s%s' "$1" "$2" "$([ "${DEBUG:-0}" = 1 ] && echo -debug)" \
 		"$([ -n "${KERNEL_SRC:-}" ] && echo "-user-$(user_tree_id)")"

@@ -52,8 +52,10 @@ check_config() {
 		CONFIG_*=*)
 			grep -qxF -- "$line" "$cfg" && continue
 			# The per-patch series check builds trees that lack the
-			# options later patches add (CONFIG_SCHED_PROXY_STATS).
-			if [ "$variant" = series ] && ! defined_in_tree "${line%%=*}"; then
+			# options later patches add (CONFIG_SCHED_PROXY_STATS),
+			# and the base has none of them.
+			if { [ "$variant" = series ] || [ "$variant" = base ]; } &&
+				! defined_in_tree "${line%%=*}"; then
 				log "config: ${line%%=*} is not defined at this patch; not checked"
 				continue
 			fi
@@ -120,18 +122,25 @@ if [ "${KERNEL_ONLY:-0}" = 1 ]; then
 	printf '%s\n' "$out"
 	exit 0
 fi
+# The lab's Rust modules need the series' Rust abstractions: the base boots
+# without them, for the stages that need no lab module (dl_roundtrip).
+lab_modules=1
+if [ "$variant" = base ]; then
+	log "lab modules: SKIP: VARIANT=base has none of the series' Rust abstractions"
+	lab_modules=0
+fi
 # The lab's Rust follows the kernel's rules (Documentation/rust/coding-guidelines.rst):
 # rustfmt with the tree's .rustfmt.toml, and clippy, whose warnings fail the step.
-run_step "rustfmt lab modules" "$logs/rustfmt.log" \
+[ "$lab_modules" = 0 ] || run_step "rustfmt lab modules" "$logs/rustfmt.log" \
 	in_toolchain rustfmt --check --config-path "$src/.rustfmt.toml" "$LAB_ROOT"/rust/*.rs
 clippy=(CLIPPY=1)
-if ! in_toolchain sh -c 'command -v clippy-driver' >/dev/null; then
+if [ "$lab_modules" = 1 ] && ! in_toolchain sh -c 'command -v clippy-driver' >/dev/null; then
 	log "lab modules: SKIP clippy: clippy-driver is not in the toolchain"
 	clippy=()
 fi
-run_step "lab modules $(basename "$out")" "$logs/lab-modules.log" \
+[ "$lab_modules" = 0 ] || run_step "lab modules $(basename "$out")" "$logs/lab-modules.log" \
 	in_toolchain "${kmake[@]}" "${clippy[@]}" M="$LAB_ROOT" MO="$obj/lab-modules" modules
-if grep -qE '^(warning|error)(\[|:)' "$logs/lab-modules.log"; then
+if [ "$lab_modules" = 1 ] && grep -qE '^(warning|error)(\[|:)' "$logs/lab-modules.log"; then
 	grep -E -A6 '^(warning|error)(\[|:)' "$logs/lab-modules.log" | head -n 40 >&2
 	# The objects are built; without this a rerun would not rebuild them,
 	# print no warning and pass.
@@ -141,11 +150,15 @@ fi
 
 # Module tree for the initramfs: in-tree and lab modules, with depmod.
 rm -rf "$out/modroot.tmp"
+# shellcheck disable=SC2016 # expanded by the inner sh
 run_step "modules_install $(basename "$out")" "$logs/modules-install.log" in_toolchain sh -c '
 	set -e
+	lab_modules=$1
+	shift
 	"$@" INSTALL_MOD_PATH='"$obj"'/modroot.tmp INSTALL_MOD_STRIP=1 modules_install
-	"$@" M='"$LAB_ROOT"' MO='"$obj"'/lab-modules INSTALL_MOD_PATH='"$obj"'/modroot.tmp \
-		INSTALL_MOD_STRIP=1 modules_install' _ "${kmake[@]}"
+	[ "$lab_modules" = 0 ] || "$@" M='"$LAB_ROOT"' MO='"$obj"'/lab-modules \
+		INSTALL_MOD_PATH='"$obj"'/modroot.tmp INSTALL_MOD_STRIP=1 modules_install' \
+	_ "$lab_modules" "${kmake[@]}"
 rm -rf "$out/modroot"
 mv "$out/modroot.tmp" "$out/modroot"
 git -C "$tree" rev-parse HEAD >"$out/.lab-build-done"

@@ -2,6 +2,7 @@
 # The lab's driver; the Makefile is a thin front end to it.
 #   lab.sh prepare ARCH VARIANT      toolchain, source, patches, build, initramfs
 #   lab.sh run ARCH VARIANT PLAN     prepare, boot with PLAN, report (one run folder)
+#   lab.sh repeat ARCH VARIANT PLAN  the same run BOOTS times (10); one summary
 #   lab.sh test                      host tests, then the test matrix; one summary
 #   lab.sh host-tests                labreport's cargo test and shellcheck
 # Exit codes: 0 pass, 1 test failure, 2 infrastructure/incomplete, 3 panic/splat.
@@ -126,6 +127,29 @@ test_all() {
 	return "$rc"
 }
 
+# repeat ARCH VARIANT PLAN: BOOTS boots of one configuration, each in its own
+# run folder, for a rare failure that one boot may miss; the summary counts
+# them, and the exit code is the worst boot's.
+repeat() {
+	local n=${BOOTS:-10} top i rc=0 worst=0 passed=0 results=() name
+	name=$(build_name "$1" "$2")
+	[ "${PROXY_EXEC:-1}" = 0 ] && name+=-noproxy
+	top=$RESULTS/repeat-$(date +%Y%m%d-%H%M%S)-$name
+	mkdir -p "$top"
+	log "repeat folder: $top ($n boots)"
+	for ((i = 1; i <= n; i++)); do
+		log "=== boot $i of $n: $name: $3"
+		rc=0
+		RUN_DIR=$top/boot-$i run "$1" "$2" "$3" || rc=$?
+		[ "$rc" = 0 ] && passed=$((passed + 1))
+		[ "$rc" -gt "$worst" ] && worst=$rc
+		results+=("$top/boot-$i/result.json")
+	done
+	labreport summary --out "$top/summary.json" "${results[@]}" || true
+	log "repeat: $passed of $n boots passed ($top/summary.json)"
+	return "$worst"
+}
+
 # soak ARCH VARIANT: the stress module and locktorture for DURATION (e.g.
 # 30m, 2h, 600s) on the debug (lockdep) kernel.
 soak() {
@@ -154,10 +178,11 @@ main() {
 	case $cmd in
 	prepare) prepare "$@" ;;
 	run) run "$1" "$2" "${3-$PLAN_RUN}" ;;
+	repeat) repeat "$1" "$2" "${3-$PLAN_RUN}" ;;
 	test) test_all ;;
 	soak) soak "$@" ;;
 	host-tests) host_tests ;;
-	*) die "usage: $0 prepare|run|test|soak|host-tests ..." ;;
+	*) die "usage: $0 prepare|run|repeat|test|soak|host-tests ..." ;;
 	esac
 }
 

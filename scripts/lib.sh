@@ -21,11 +21,11 @@ check_vars() {
 	local v
 	case $TOOLCHAIN in sysroot | host) ;; *) die "TOOLCHAIN='$TOOLCHAIN' must be sysroot or host" ;; esac
 	case ${ARCH:-x86_64} in x86_64 | arm64) ;; *) die "ARCH='$ARCH' must be x86_64 or arm64" ;; esac
-	case ${VARIANT:-patched} in patched | stock) ;; *) die "VARIANT='$VARIANT' must be patched or stock" ;; esac
+	case ${VARIANT:-patched} in patched | stock | base) ;; *) die "VARIANT='$VARIANT' must be patched, stock or base" ;; esac
 	case ${DEBUG:-0} in 0 | 1) ;; *) die "DEBUG='$DEBUG' must be 0 or 1" ;; esac
 	case ${PROXY_EXEC:-1} in 0 | 1) ;; *) die "PROXY_EXEC='$PROXY_EXEC' must be 0 or 1" ;; esac
 	case ${ACCEL:-tcg} in tcg | kvm | auto) ;; *) die "ACCEL='$ACCEL' must be tcg, kvm or auto" ;; esac
-	for v in SMP MEM BOOT_TIMEOUT JOBS LOCKTORTURE_SECS; do
+	for v in SMP MEM BOOT_TIMEOUT JOBS LOCKTORTURE_SECS BOOTS; do
 		if [ -n "${!v:-}" ] && ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
 			die "$v='${!v}' is not a positive integer"
 		fi

@@ -2,6 +2,7 @@
 # Prepare the source worktree of one build variant:
 #   stock   = base + the "common" patches
 #   patched = stock + the "sched" patches
+#   base    = the pinned base alone (no lab patch; see build.sh)
 # The worktree is rebuilt only when the list or content of its patches
 # changes, and never over uncommitted local edits. Prints the tree path.
 set -euo pipefail
@@ -15,7 +16,8 @@ series=$LAB_ROOT/patches/series
 case $variant in
 stock) groups=common ;;
 patched) groups="common sched" ;;
-*) die "unknown VARIANT '$variant' (use stock or patched)" ;;
+base) groups="" ;;
+*) die "unknown VARIANT '$variant' (use stock, patched or base)" ;;
 esac
 
 # series_files GROUPS: the patch files of GROUPS, in series order.

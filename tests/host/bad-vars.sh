@@ -8,7 +8,7 @@ cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
 fails=0
 for bad in SMP=0 SMP=x MEM=abc MEM=64 ACCEL=xen ARCH=riscv VARIANT=foo DEBUG=2 \
-	PROXY_EXEC=yes BOOT_TIMEOUT=-1 JOBS=0 LOCKTORTURE_SECS=x TOOLCHAIN=gcc \
+	PROXY_EXEC=yes BOOT_TIMEOUT=-1 JOBS=0 LOCKTORTURE_SECS=x BOOTS=0 TOOLCHAIN=gcc \
 	KERNEL_SRC=/nonexistent; do
 	rc=0
 	# A check that let it through would start provisioning: cut it short.
