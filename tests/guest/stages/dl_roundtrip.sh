@@ -33,6 +33,13 @@ rc=0
 # shellcheck disable=SC2086 # the arguments are words
 timeout 600 "$bin" $args || rc=$?
 for f in $saved; do sched_feat_set "$f" || rc=1; done
+# A kernel with tests/debug/sched-deadline-trace.patch: the deadline class's
+# own lines around a failure, among the program's marks.
+trace=/sys/kernel/debug/tracing/trace
+if [ "$rc" = 1 ] && [ -r "$trace" ] && grep -q ' dl pid=' "$trace"; then
+	ktap_diag "the last 400 deadline trace lines:"
+	grep -E ' dl pid=|dl_roundtrip:' "$trace" | tail -n 400 | sed 's/^/# trace: /'
+fi
 # 4 is kselftest's "all skipped": the KTAP says so and why.
 [ "$rc" = 4 ] && rc=0
 exit "$rc"

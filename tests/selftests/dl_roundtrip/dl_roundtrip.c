@@ -44,6 +44,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -130,6 +132,28 @@ static const struct dl_sched_attr attr_other = {
 static volatile sig_atomic_t n_pass, n_fail, n_skip, n_done;
 static int64_t t_limit_s;
 static bool worker_leaked;	/* a worker did not exit: no more shapes */
+
+/*
+ * Marks in the trace buffer, when tracefs is there, so that a kernel with
+ * trace_printk()s in the deadline class shows each leave, return and stall
+ * among its own lines.
+ */
+static int trace_fd = -1;
+
+static void trace_mark(const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+	int n;
+
+	if (trace_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(trace_fd, buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1) < 0)
+		trace_fd = -1;
+}
 
 static int64_t now_ns(void)
 {
@@ -458,6 +482,8 @@ static void account(struct totals *t, const struct phase *ph, int64_t bound,
 		t->max_run = ph->max_run;
 	if (ph->max_gap > bound) {
 		t->over++;
+		trace_mark("dl_roundtrip: %s round %d: no CPU for %lld us\n", name, round,
+			   (long long)(ph->max_gap / NSEC_PER_USEC));
 		printf("# %s: round %d: no CPU for %lld us after the return (first progress after %lld us)\n",
 		       name, round, (long long)(ph->max_gap / NSEC_PER_USEC),
 		       (long long)(ph->ret_gap / NSEC_PER_USEC));
@@ -569,6 +595,7 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 			sleep_ns((int64_t)rnd(DL_PERIOD));
 		}
 
+		trace_mark("dl_roundtrip: %s round %d: leave tid=%d\n", name, rounds + 1, tid);
 		if (s == BUSY_CONTROL) {
 			/* A "return" that changes nothing, at the same pace. */
 			sleep_ns((int64_t)rnd(MAX_AWAY + 1));
@@ -611,6 +638,7 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 		}
 		t_ret = now_ns();
 		atomic_store(&w.ctl_beat, t_ret);
+		trace_mark("dl_roundtrip: %s round %d: returned err=%d\n", name, rounds + 1, err);
 		if (err) {
 			snprintf(fail, sizeof(fail), "round %d: sched_setattr: %s",
 				 rounds + 1, strerror(err));
@@ -790,6 +818,9 @@ int main(int argc, char **argv)
 	       cfg.rounds, bound_ms, limit_s, seed, DL_RUNTIME / NSEC_PER_USEC,
 	       DL_PERIOD / NSEC_PER_USEC, MAX_AWAY / NSEC_PER_USEC);
 
+	trace_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+	if (trace_fd < 0)
+		trace_fd = open("/sys/kernel/debug/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
 	signal(SIGALRM, on_alarm);
 	alarm(limit_s + WATCHDOG_EXTRA);
 
