@@ -139,6 +139,7 @@ static bool worker_leaked;	/* a worker did not exit: no more shapes */
  * among its own lines.
  */
 static int trace_fd = -1;
+static bool trace_stopped;
 
 static void trace_mark(const char *fmt, ...)
 {
@@ -153,6 +154,25 @@ static void trace_mark(const char *fmt, ...)
 	va_end(ap);
 	if (n > 0 && write(trace_fd, buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1) < 0)
 		trace_fd = -1;
+}
+
+/* Keep the trace of the first stall: later rounds would overwrite it. */
+static void trace_stop(void)
+{
+	int fd;
+
+	if (trace_fd < 0 || trace_stopped)
+		return;
+	fd = open("/sys/kernel/tracing/tracing_on", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/sys/kernel/debug/tracing/tracing_on", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) == 1) {
+			trace_stopped = true;
+			printf("# tracing stopped at the first stall\n");
+		}
+		close(fd);
+	}
 }
 
 static int64_t now_ns(void)
@@ -484,6 +504,7 @@ static void account(struct totals *t, const struct phase *ph, int64_t bound,
 		t->over++;
 		trace_mark("dl_roundtrip: %s round %d: no CPU for %lld us\n", name, round,
 			   (long long)(ph->max_gap / NSEC_PER_USEC));
+		trace_stop();
 		printf("# %s: round %d: no CPU for %lld us after the return (first progress after %lld us)\n",
 		       name, round, (long long)(ph->max_gap / NSEC_PER_USEC),
 		       (long long)(ph->ret_gap / NSEC_PER_USEC));
