@@ -112,14 +112,14 @@ static const char *const shape_name[NR_SHAPES] = {
 
 /* Shared between the controller and the worker. */
 static struct {
-	_Atomic int64_t ran;		/* time of the worker's last iteration */
-	_Atomic int64_t need;		/* worker needs the CPU since (or from) */
-	_Atomic int64_t run_start;	/* first iteration of the current run */
-	_Atomic uint64_t cpus;		/* CPUs the worker was seen on (< 64) */
-	_Atomic int64_t ctl_beat;	/* controller's last sign of life */
-	_Atomic int tid;
-	_Atomic int stop;
-	_Atomic int self_rescued;
+	atomic_llong ran;		/* time of the worker's last iteration */
+	atomic_llong need;		/* worker needs the CPU since (or from) */
+	atomic_llong run_start;		/* first iteration of the current run */
+	atomic_ullong cpus;		/* CPUs the worker was seen on (< 64) */
+	atomic_llong ctl_beat;		/* controller's last sign of life */
+	atomic_int tid;
+	atomic_int stop;
+	atomic_int self_rescued;
 	int64_t run_ns, sleep_ns;	/* sleeps sleep_ns after run_ns; 0: busy */
 } w;
 
@@ -129,7 +129,8 @@ static const struct dl_sched_attr attr_other = {
 };
 
 /* For the SIGALRM handler: what has been printed so far. */
-static volatile sig_atomic_t n_pass, n_fail, n_skip, n_done;
+/* Lock-free atomics, which a signal handler may use. */
+static atomic_int n_pass, n_fail, n_skip, n_done;
 static int64_t t_limit_s;
 static bool worker_leaked;	/* a worker did not exit: no more shapes */
 
@@ -505,7 +506,7 @@ static void account(struct totals *t, const struct phase *ph, int64_t bound,
 		trace_mark("dl_roundtrip: %s round %d: no CPU for %lld us\n", name, round,
 			   (long long)(ph->max_gap / NSEC_PER_USEC));
 		trace_stop();
-		printf("# %s: round %d: no CPU for %lld us after the return (first progress after %lld us)\n",
+		printf("# %s: round %d: no CPU for %lld us after the return (progress: %lld us)\n",
 		       name, round, (long long)(ph->max_gap / NSEC_PER_USEC),
 		       (long long)(ph->ret_gap / NSEC_PER_USEC));
 	}
@@ -571,7 +572,7 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 		/* SCHED_DEADLINE needs the whole root domain in the affinity. */
 		if (!sched_setaffinity(tid, sizeof(cpu_set_t), &cfg->all)) {
 			cfg->pin_refused = true;
-			printf("# worker on CPU %d only is refused SCHED_DEADLINE (EPERM): it gets all CPUs, found with sched_getcpu()\n",
+			printf("# SCHED_DEADLINE on CPU %d alone: EPERM; worker on all CPUs\n",
 			       cfg->wrk_cpu);
 			err = sys_sched_setattr(tid, &dl);
 		}
@@ -710,7 +711,7 @@ out:
 
 		err = admission_probe(cfg, &waited);
 		if (err == EBUSY) {
-			printf("# %s: a new task with the worker's reservation was refused for %lld ms after the worker exited (EBUSY)\n",
+			printf("# %s: a task with the worker's reservation: EBUSY for %lld ms\n",
 			       name, (long long)(waited / NSEC_PER_MSEC));
 			if (!fail[0])
 				snprintf(fail, sizeof(fail),
@@ -719,20 +720,20 @@ out:
 		} else if (err) {
 			printf("# %s: admission probe: %s\n", name, strerror(err));
 		} else if (waited > 100 * NSEC_PER_MSEC) {
-			printf("# %s: a new task with the worker's reservation was admitted after %lld ms\n",
+			printf("# %s: a task with the worker's reservation waited %lld ms\n",
 			       name, (long long)(waited / NSEC_PER_MSEC));
 		}
 	}
 	cpu_list(atomic_load(&w.cpus), cpus, sizeof(cpus));
 	printf("# %s: rounds=%d max_gap_us=%lld over_bound=%d\n", name, rounds,
 	       (long long)(tot.max_gap / NSEC_PER_USEC), tot.over);
-	printf("# %s: max_return_gap_us=%lld max_dl_run_us=%lld (runtime %lld%s us per %lld us) bound_us=%lld worker_cpus=%s\n",
-	       name, (long long)(tot.max_ret / NSEC_PER_USEC), (long long)(tot.max_run / NSEC_PER_USEC),
-	       (long long)(DL_RUNTIME / NSEC_PER_USEC), s == DL_PARAM_CHANGE ? "/2000" : "",
-	       (long long)(DL_PERIOD / NSEC_PER_USEC), (long long)(cfg->bound / NSEC_PER_USEC),
+	printf("# %s: max_return_gap_us=%lld max_dl_run_us=%lld bound_us=%lld worker_cpus=%s\n",
+	       name, (long long)(tot.max_ret / NSEC_PER_USEC),
+	       (long long)(tot.max_run / NSEC_PER_USEC), (long long)(cfg->bound / NSEC_PER_USEC),
 	       cpus[0] ? cpus : "?");
 	if (!fail[0] && rounds < cfg->rounds)
-		printf("# %s: stopped after %d of %d rounds: time limit\n", name, rounds, cfg->rounds);
+		printf("# %s: stopped after %d of %d rounds: time limit\n",
+		       name, rounds, cfg->rounds);
 
 	warned = taint_before == 0 && taint_warn() == 1;
 	if (warned)
@@ -741,15 +742,16 @@ out:
 		snprintf(fail, sizeof(fail), "the kernel WARNed while it ran (taint W)");
 	else if (taint_before != 0)
 		printf("# %s: %s: WARNs are not checked\n", name,
-		       taint_before < 0 ? "/proc/sys/kernel/tainted is not readable"
-				        : "the kernel had WARNed before this test (taint W)");
+		       taint_before < 0 ? "/proc/sys/kernel/tainted is not readable" :
+		       "the kernel had WARNed before this test (taint W)");
 
 	if (!fail[0] && !rounds) {
 		report(num, "ok", name, "SKIP no time left for a round");
 		return 2;
 	}
 	if (!fail[0] && tot.over)
-		snprintf(fail, sizeof(fail), "%d of %d returns left it without CPU for more than %lld ms",
+		snprintf(fail, sizeof(fail),
+			 "%d of %d returns left it without CPU for more than %lld ms",
 			 tot.over, rounds, (long long)(cfg->bound / NSEC_PER_MSEC));
 	/*
 	 * Running far past its budget in one go is the cause of the long
@@ -758,9 +760,10 @@ out:
 	 * ms; RUN_BOUND runtimes are neither.
 	 */
 	if (!fail[0] && tot.max_run > RUN_BOUND * DL_RUNTIME)
-		snprintf(fail, sizeof(fail), "it ran %lld us in one go on a %lld us budget (more than %d budgets)",
-			 (long long)(tot.max_run / NSEC_PER_USEC), (long long)(DL_RUNTIME / NSEC_PER_USEC),
-			 RUN_BOUND);
+		snprintf(fail, sizeof(fail),
+			 "it ran %lld us in one go on a %lld us budget (more than %d budgets)",
+			 (long long)(tot.max_run / NSEC_PER_USEC),
+			 (long long)(DL_RUNTIME / NSEC_PER_USEC), RUN_BOUND);
 	verdict = fail[0] ? 1 : 0;
 	report(num, verdict ? "not ok" : "ok", name, NULL);
 	if (verdict)
@@ -768,7 +771,7 @@ out:
 	return verdict;
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED]\n"
@@ -817,7 +820,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'h':
-			usage(argv[0]);
+			print_usage(argv[0]);
 			return 0;
 		default:
 			goto bad;
@@ -835,8 +838,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("KTAP version 1\n");
 	printf("1..%d\n", NR_SHAPES);
-	printf("# dl_roundtrip: rounds=%d bound_ms=%ld time_limit_s=%ld seed=%llu; SCHED_DEADLINE runtime %lld us, deadline = period = %lld us, 0-%lld us away\n",
-	       cfg.rounds, bound_ms, limit_s, seed, DL_RUNTIME / NSEC_PER_USEC,
+	printf("# dl_roundtrip: rounds=%d bound_ms=%ld time_limit_s=%ld seed=%llu\n",
+	       cfg.rounds, bound_ms, limit_s, seed);
+	printf("# runtime %lld us (or %lld), deadline = period = %lld us, away 0-%lld us\n",
+	       DL_RUNTIME / NSEC_PER_USEC, DL_RUNTIME_ALT / NSEC_PER_USEC,
 	       DL_PERIOD / NSEC_PER_USEC, MAX_AWAY / NSEC_PER_USEC);
 
 	trace_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
@@ -854,7 +859,8 @@ int main(int argc, char **argv)
 		snprintf(skip, sizeof(skip), "SKIP fewer than 2 CPUs (%d)", ncpu);
 		goto skip_all;
 	}
-	cfg.ctl_cpu = cfg.wrk_cpu = -1;
+	cfg.ctl_cpu = -1;
+	cfg.wrk_cpu = -1;
 	for (i = 0; i < CPU_SETSIZE; i++) {
 		if (!CPU_ISSET(i, &cfg.all))
 			continue;
@@ -872,7 +878,8 @@ int main(int argc, char **argv)
 	}
 	err = sys_sched_setattr(0, &ctl);
 	if (err) {
-		snprintf(skip, sizeof(skip), "SKIP controller cannot be SCHED_FIFO: %s", strerror(err));
+		snprintf(skip, sizeof(skip), "SKIP controller cannot be SCHED_FIFO: %s",
+			 strerror(err));
 		goto skip_all;
 	}
 	printf("# controller: SCHED_FIFO %d on CPU %d; worker on CPU %d (%d CPUs)\n",
@@ -906,6 +913,6 @@ totals:
 	return n_pass ? 0 : 4;
 
 bad:
-	usage(argv[0]);
+	print_usage(argv[0]);
 	return 2;
 }
