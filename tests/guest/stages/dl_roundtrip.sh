@@ -29,6 +29,9 @@ for f in $features; do
 done
 # The features that decide how a budget is enforced, as the run sees them.
 ktap_diag "sched features: $(sched_feat_get HRTICK) $(sched_feat_get HRTICK_DL)"
+# With tracefs (a DEBUG=1 kernel), marks in the trace buffer, and tracing
+# stopped at the first stall, for the trace lines below.
+[ -w /sys/kernel/debug/tracing/trace_marker ] && args="-T $args"
 rc=0
 # shellcheck disable=SC2086 # the arguments are words
 timeout 600 "$bin" $args || rc=$?

@@ -18,9 +18,11 @@
  *   busy_via_fifo     busy-looping worker, DEADLINE -> FIFO -> DEADLINE
  *   sleepy_via_other  worker runs 0.5 ms, sleeps 5 ms; DEADLINE -> OTHER -> DEADLINE
  *   dl_param_change   busy worker, DEADLINE runtime 1 ms <-> 2 ms
- *   migrating_wakeup  worker runs 50 us, sleeps 200 us; DEADLINE -> OTHER,
- *                     moved to another CPU by its affinity, -> DEADLINE while
- *                     the wakeup that moves it may be in flight
+ *   migrating_wakeup  worker runs 50 us, sleeps 200 us, beside a busy DEADLINE
+ *                     hog with earlier deadlines, which makes a wakeup on the
+ *                     hog's CPU move the worker (select_task_rq_dl()); DEADLINE
+ *                     -> OTHER at a random point, which may fall while such a
+ *                     wakeup is in flight, -> DEADLINE 0-15 ms later
  *
  * Every shape also fails when the kernel WARNs while it runs (the W taint
  * flag, /proc/sys/kernel/tainted): a DEADLINE bandwidth count that a policy
@@ -38,7 +40,7 @@
  * SCHED_OTHER so that it can exit, and a watchdog alarm ends the program with
  * a failure.
  *
- * Usage: dl_roundtrip [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED]
+ * Usage: dl_roundtrip [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED] [-T]
  *
  * Plain C: libc, pthread and the raw sched_setattr(2) system call.
  */
@@ -76,8 +78,8 @@
 #define SLEEPY_SLEEP	(5 * NSEC_PER_MSEC)
 #define MIGRATING_RUN	(50 * NSEC_PER_USEC)
 #define MIGRATING_SLEEP	(200 * NSEC_PER_USEC)
-/* Longest wait between the affinity change and the return (migrating_wakeup). */
-#define MIGRATING_AWAY	(400 * NSEC_PER_USEC)
+#define HOG_RUNTIME	(2 * NSEC_PER_MSEC)	/* migrating_wakeup's hog */
+#define HOG_PERIOD	(4 * NSEC_PER_MSEC)
 #define TAINT_WARN_BIT	9			/* 'W' in /proc/sys/kernel/tainted */
 #define MAX_AWAY	(15 * NSEC_PER_MSEC)	/* time out of SCHED_DEADLINE */
 #define POLL		(100 * NSEC_PER_USEC)	/* controller's sampling */
@@ -135,9 +137,9 @@ static int64_t t_limit_s;
 static bool worker_leaked;	/* a worker did not exit: no more shapes */
 
 /*
- * Marks in the trace buffer, when tracefs is there, so that a kernel with
- * trace_printk()s in the deadline class shows each leave, return and stall
- * among its own lines.
+ * -T: marks in the trace buffer, so that a kernel with trace_printk()s in
+ * the deadline class shows each leave, return and stall among its own lines,
+ * and tracing stopped at the first stall.
  */
 static int trace_fd = -1;
 static bool trace_stopped;
@@ -395,23 +397,34 @@ static void cpu_list(uint64_t mask, char *buf, size_t len)
 struct config {
 	int rounds;
 	int64_t bound;
-	int ctl_cpu, wrk_cpu;
+	int ctl_cpu;
 	cpu_set_t all;		/* the process's CPUs */
-	bool pin_refused;	/* DL refused a worker on one CPU */
 	bool admitted;		/* a worker was admitted to SCHED_DEADLINE */
 };
 
-/* The CPU of @cfg->all after @cpu, round the set, other than the controller's. */
-static int next_cpu(const struct config *cfg, int cpu)
+/*
+ * A SCHED_OTHER thread on @cpus. SIGALRM stays with the controller: a
+ * watchdog delivered to a worker that gets no CPU would never run.
+ */
+static int start_thread(pthread_t *thr, const cpu_set_t *cpus, void *(*fn)(void *), void *arg)
 {
-	int i, c;
+	struct sched_param sp = { .sched_priority = 0 };
+	sigset_t alrm, old;
+	pthread_attr_t pa;
+	int err;
 
-	for (i = 1; i <= CPU_SETSIZE; i++) {
-		c = (cpu + i) % CPU_SETSIZE;
-		if (c != cfg->ctl_cpu && CPU_ISSET(c, &cfg->all))
-			return c;
-	}
-	return cfg->wrk_cpu;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, &old);
+	pthread_attr_init(&pa);
+	pthread_attr_setinheritsched(&pa, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&pa, SCHED_OTHER);
+	pthread_attr_setschedparam(&pa, &sp);
+	pthread_attr_setaffinity_np(&pa, sizeof(cpu_set_t), cpus);
+	err = pthread_create(thr, &pa, fn, arg);
+	pthread_attr_destroy(&pa);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
 }
 
 /*
@@ -445,18 +458,10 @@ static void *probe_fn(void *arg)
 static int admission_probe(const struct config *cfg, int64_t *waited)
 {
 	struct probe pr = { .err = 0 };
-	struct sched_param sp = { .sched_priority = 0 };
-	pthread_attr_t pa;
 	pthread_t thr;
 	int err;
 
-	pthread_attr_init(&pa);
-	pthread_attr_setinheritsched(&pa, PTHREAD_EXPLICIT_SCHED);
-	pthread_attr_setschedpolicy(&pa, SCHED_OTHER);
-	pthread_attr_setschedparam(&pa, &sp);
-	pthread_attr_setaffinity_np(&pa, sizeof(cpu_set_t), &cfg->all);
-	err = pthread_create(&thr, &pa, probe_fn, &pr);
-	pthread_attr_destroy(&pa);
+	err = start_thread(&thr, &cfg->all, probe_fn, &pr);
 	if (err)
 		return err;
 	pthread_join(thr, NULL);
@@ -512,6 +517,34 @@ static void account(struct totals *t, const struct phase *ph, int64_t bound,
 	}
 }
 
+/*
+ * migrating_wakeup's hog: busy in SCHED_DEADLINE with deadlines earlier than
+ * the worker's, so that select_task_rq_dl() moves a worker that wakes on the
+ * hog's CPU. hog_state: 0 starting, 1 running, or the error of its setattr.
+ */
+static atomic_int hog_stop, hog_state;
+
+static void *hog_fn(void *arg)
+{
+	struct dl_sched_attr a = {
+		.size = sizeof(a),
+		.sched_policy = SCHED_DEADLINE,
+		.sched_runtime = HOG_RUNTIME,
+		.sched_deadline = HOG_PERIOD,
+		.sched_period = HOG_PERIOD,
+	};
+	int err;
+
+	(void)arg;
+	err = sys_sched_setattr(0, &a);
+	atomic_store(&hog_state, err ? -err : 1);
+	while (!err && !atomic_load_explicit(&hog_stop, memory_order_relaxed))
+		;
+	if (!err)
+		sys_sched_setattr(0, &attr_other);
+	return NULL;
+}
+
 /* Run one shape; returns 0 pass, 1 fail, 2 skip. */
 static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 {
@@ -526,12 +559,9 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 	int64_t t_ret, t0;
 	int rounds = 0, err, tid, i, verdict;
 	char skip[160] = "", fail[200] = "", cpus[200];
-	struct sched_param sp = { .sched_priority = 0 };
-	pthread_attr_t pa;
-	pthread_t thr;
-	cpu_set_t one;
-	bool in_dl_alt = false, ended = false, warned;
-	int taint_before, move_to = cfg->ctl_cpu;
+	pthread_t thr, hog;
+	bool in_dl_alt = false, ended = false, warned, hogging = false;
+	int taint_before;
 
 	if (worker_leaked) {
 		report(num, "ok", name, "SKIP the worker of an earlier test did not exit");
@@ -548,16 +578,8 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 	taint_before = taint_warn();
 	atomic_store(&w.ctl_beat, now_ns());
 
-	pthread_attr_init(&pa);
-	pthread_attr_setinheritsched(&pa, PTHREAD_EXPLICIT_SCHED);
-	pthread_attr_setschedpolicy(&pa, SCHED_OTHER);
-	pthread_attr_setschedparam(&pa, &sp);
-	CPU_ZERO(&one);
-	CPU_SET(cfg->wrk_cpu, &one);
-	pthread_attr_setaffinity_np(&pa, sizeof(cpu_set_t),
-				    cfg->pin_refused ? &cfg->all : &one);
-	err = pthread_create(&thr, &pa, worker_fn, NULL);
-	pthread_attr_destroy(&pa);
+	/* SCHED_DEADLINE needs the whole root domain in the affinity. */
+	err = start_thread(&thr, &cfg->all, worker_fn, NULL);
 	if (err) {
 		snprintf(fail, sizeof(fail), "pthread_create: %s", strerror(err));
 		report(num, "not ok", name, fail);
@@ -568,15 +590,6 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 		sleep_ns(POLL);
 
 	err = tid ? sys_sched_setattr(tid, &dl) : ESRCH;
-	if (err == EPERM && !cfg->pin_refused) {
-		/* SCHED_DEADLINE needs the whole root domain in the affinity. */
-		if (!sched_setaffinity(tid, sizeof(cpu_set_t), &cfg->all)) {
-			cfg->pin_refused = true;
-			printf("# SCHED_DEADLINE on CPU %d alone: EPERM; worker on all CPUs\n",
-			       cfg->wrk_cpu);
-			err = sys_sched_setattr(tid, &dl);
-		}
-	}
 	if (err == EBUSY && cfg->admitted) {
 		snprintf(fail, sizeof(fail),
 			 "sched_setattr(SCHED_DEADLINE): EBUSY, though an earlier worker with the same reservation was admitted: its bandwidth was not given back");
@@ -593,6 +606,26 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 	}
 
 	cfg->admitted = true;
+
+	if (s == MIGRATING_WAKEUP) {
+		atomic_store(&hog_stop, 0);
+		atomic_store(&hog_state, 0);
+		err = start_thread(&hog, &cfg->all, hog_fn, NULL);
+		if (err) {
+			snprintf(fail, sizeof(fail), "pthread_create (hog): %s", strerror(err));
+			goto out;
+		}
+		hogging = true;
+		t0 = now_ns();
+		while (!atomic_load(&hog_state) && now_ns() - t0 < NSEC_PER_SEC)
+			sleep_ns(POLL);
+		if (atomic_load(&hog_state) != 1) {
+			err = -atomic_load(&hog_state);
+			snprintf(skip, sizeof(skip), "SKIP the hog cannot be SCHED_DEADLINE: %s",
+				 err ? strerror(err) : "no answer");
+			goto out;
+		}
+	}
 
 	/* Settle as SCHED_DEADLINE: the first phase is not a return. */
 	sleep_ns(5 * DL_PERIOD);
@@ -631,24 +664,8 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 			}
 		} else {
 			err = sys_sched_setattr(tid, s == BUSY_VIA_FIFO ? &fifo : &attr_other);
-			if (!err && s == MIGRATING_WAKEUP) {
-				/*
-				 * Its next wakeup moves it to the new CPU; give
-				 * all CPUs back (DEADLINE needs them) and return
-				 * at a random point of that wakeup.
-				 */
-				move_to = next_cpu(cfg, move_to);
-				CPU_ZERO(&one);
-				CPU_SET(move_to, &one);
-				err = sched_setaffinity(tid, sizeof(one), &one) ? errno : 0;
-				sleep_ns((int64_t)rnd(MIGRATING_AWAY + 1));
-				if (!err)
-					err = sched_setaffinity(tid, sizeof(cfg->all), &cfg->all) ?
-					      errno : 0;
-			} else if (!err) {
-				sleep_ns((int64_t)rnd(MAX_AWAY + 1));
-			}
 			if (!err) {
+				sleep_ns((int64_t)rnd(MAX_AWAY + 1));
 				atomic_store(&w.ctl_beat, now_ns());
 				err = sys_sched_setattr(tid, &dl);
 				/* Its bandwidth may be freed a little later. */
@@ -687,8 +704,14 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 			 STUCK / NSEC_PER_SEC);
 
 out:
-	sys_sched_setattr(tid, &attr_other);
+	/* tid 0 would be the controller itself. */
+	if (tid)
+		sys_sched_setattr(tid, &attr_other);
 	atomic_store(&w.stop, 1);
+	if (hogging) {
+		atomic_store(&hog_stop, 1);
+		pthread_join(hog, NULL);
+	}
 	{
 		struct timespec ts;
 
@@ -774,16 +797,17 @@ out:
 static void print_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED]\n"
+		"usage: %s [-r ROUNDS] [-b BOUND_MS] [-t SECONDS] [-s SEED] [-T]\n"
 		"  -r  round trips per shape (default 300)\n"
 		"  -b  longest time without CPU allowed after a return, ms (default 200)\n"
 		"  -t  time limit for all shapes, s (default 50); stops early\n"
-		"  -s  random seed (default: from the clock)\n", prog);
+		"  -s  random seed (default: from the clock)\n"
+		"  -T  marks in the trace buffer, and tracing stopped at the first stall\n", prog);
 }
 
 int main(int argc, char **argv)
 {
-	struct config cfg = { .rounds = 300, .bound = 100 * NSEC_PER_MSEC };
+	struct config cfg = { .rounds = 300 };
 	struct dl_sched_attr ctl = {
 		.size = sizeof(ctl),
 		.sched_policy = SCHED_FIFO,
@@ -792,12 +816,13 @@ int main(int argc, char **argv)
 	long rounds = 300, bound_ms = 200, limit_s = 50;
 	unsigned long long seed = 0;
 	int opt, i, ncpu, err, ret;
+	bool trace = false;
 	char skip[120] = "";
 	int64_t t0, until;
 	cpu_set_t one;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "r:b:t:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:b:t:s:Th")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = strtol(optarg, &end, 10);
@@ -818,6 +843,9 @@ int main(int argc, char **argv)
 			seed = strtoull(optarg, &end, 0);
 			if (*end)
 				goto bad;
+			break;
+		case 'T':
+			trace = true;
 			break;
 		case 'h':
 			print_usage(argv[0]);
@@ -844,9 +872,14 @@ int main(int argc, char **argv)
 	       DL_RUNTIME / NSEC_PER_USEC, DL_RUNTIME_ALT / NSEC_PER_USEC,
 	       DL_PERIOD / NSEC_PER_USEC, MAX_AWAY / NSEC_PER_USEC);
 
-	trace_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
-	if (trace_fd < 0)
-		trace_fd = open("/sys/kernel/debug/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+	if (trace) {
+		trace_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+		if (trace_fd < 0)
+			trace_fd = open("/sys/kernel/debug/tracing/trace_marker",
+					O_WRONLY | O_CLOEXEC);
+		if (trace_fd < 0)
+			printf("# -T: no trace_marker (%s): no marks\n", strerror(errno));
+	}
 	signal(SIGALRM, on_alarm);
 	alarm(limit_s + WATCHDOG_EXTRA);
 
@@ -860,15 +893,9 @@ int main(int argc, char **argv)
 		goto skip_all;
 	}
 	cfg.ctl_cpu = -1;
-	cfg.wrk_cpu = -1;
-	for (i = 0; i < CPU_SETSIZE; i++) {
-		if (!CPU_ISSET(i, &cfg.all))
-			continue;
-		if (cfg.ctl_cpu < 0)
+	for (i = 0; i < CPU_SETSIZE && cfg.ctl_cpu < 0; i++)
+		if (CPU_ISSET(i, &cfg.all))
 			cfg.ctl_cpu = i;
-		else if (cfg.wrk_cpu < 0)
-			cfg.wrk_cpu = i;
-	}
 	CPU_ZERO(&one);
 	CPU_SET(cfg.ctl_cpu, &one);
 	if (sched_setaffinity(0, sizeof(one), &one)) {
@@ -882,8 +909,8 @@ int main(int argc, char **argv)
 			 strerror(err));
 		goto skip_all;
 	}
-	printf("# controller: SCHED_FIFO %d on CPU %d; worker on CPU %d (%d CPUs)\n",
-	       CTL_PRIO, cfg.ctl_cpu, cfg.wrk_cpu, ncpu);
+	printf("# controller: SCHED_FIFO %d on CPU %d; the worker may run on all %d CPUs\n",
+	       CTL_PRIO, cfg.ctl_cpu, ncpu);
 
 	t0 = now_ns();
 	for (i = 0; i < NR_SHAPES; i++) {
@@ -914,5 +941,5 @@ totals:
 
 bad:
 	print_usage(argv[0]);
-	return 2;
+	return 1;
 }
