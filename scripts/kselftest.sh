@@ -115,14 +115,17 @@ shadow_level "$tree" "$src" tools
 shadow_level "$tree/tools" "$src/tools" testing
 shadow_level "$tree/tools/testing" "$src/tools/testing" selftests
 cp -as "$tree/tools/testing/selftests" "$src/tools/testing/selftests"
+obj=$work/obj
 for c in "${lab_collections[@]}"; do
 	[[ " ${targets[*]} " == *" $c "* ]] || continue
 	[ -f "$LAB_ROOT/tests/selftests/$c/Makefile" ] || die "$c requested but tests/selftests/$c/Makefile is missing"
 	rm -rf "$src/tools/testing/selftests/$c"
 	cp -a "$LAB_ROOT/tests/selftests/$c" "$src/tools/testing/selftests/$c"
+	# The copies keep their mtimes, which can be older than objects built
+	# from another checkout (or an earlier commit) on this cache: make
+	# would keep those. The stamp changed, so build them again.
+	rm -rf "$obj/kselftest/$c"
 done
-
-obj=$work/obj
 jobs=${JOBS:-$(nproc)}
 run_step "kselftest headers $(basename "$build")" "$logs/kselftest-headers.log" \
 	in_toolchain nice -n 10 make -C "$tree" O="$obj" ARCH="$KARCH" -j"$jobs" headers
