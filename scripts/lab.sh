@@ -99,6 +99,7 @@ host_tests() {
 	"$LAB_ROOT/tests/host/guest-splats.sh" || return
 	"$LAB_ROOT/tests/host/guest-dmesg-since.sh" || return
 	"$LAB_ROOT/tests/host/labreport-build-fails.sh" || return
+	"$LAB_ROOT/tests/host/check-base.sh" || return
 	(cd "$LAB_ROOT" && shellcheck -x scripts/*.sh qemu/*.sh tests/guest/stages/*.sh tests/host/*.sh .ci/run &&
 		shellcheck -s sh tests/guest/init tests/guest/lib.sh)
 }
