@@ -31,12 +31,15 @@
  * is refused for 5 s (EBUSY): the worker's bandwidth was not given back.
  *
  * A test fails when a gap exceeds the bound (-b, default 200 ms: a throttled
- * lone task waits at most a few periods for its replenishment, plus TCG's
- * vCPU stalls, which are charged as runtime and cost a period per ms: runs
- * of up to 8 ms on the 1 ms budget and gaps of up to 128 ms were measured
- * with the fix, 0.9-1.4 s without it, 2026-12-02), or when the task runs
- * more than RUN_BOUND budgets in one go (which is what pushes its deadline
- * dozens of periods ahead). A worker that gets no CPU for 10 s is made
+ * lone task waits at most a few periods for its replenishment, plus an
+ * emulator's vCPU stalls: under QEMU's TCG the control alone waited up to
+ * 153 ms), or when the task runs more than RUN_BOUND budgets in one go (which
+ * is what pushes its deadline dozens of periods ahead). A shape whose only
+ * failures are such outliers of time is run once more, and the second run's
+ * verdict stands: under TCG a late IPI now and then lets a task that came
+ * back throttled run for 20-30 ms before it is stopped, and pay for it with
+ * 200-300 ms without CPU (1 return in about 10000, 2026-12-02); the bugs this
+ * test is for do it in every run. A worker that gets no CPU for 10 s is made
  * SCHED_OTHER so that it can exit, and a watchdog alarm ends the program with
  * a failure.
  *
@@ -86,7 +89,7 @@
 #define RUN_GAP		(200 * NSEC_PER_USEC)	/* off-CPU time ending a run */
 #define STUCK		(10 * NSEC_PER_SEC)	/* rescue a worker after this */
 #define CTL_STARVED	(3 * NSEC_PER_SEC)	/* worker rescues itself */
-#define WATCHDOG_EXTRA	60			/* s past -t: a stuck round per shape */
+#define WATCHDOG_EXTRA	120			/* s past -t: stuck rounds, second runs */
 #define CTL_PRIO	50
 #define WORKER_FIFO_PRIO 10
 
@@ -545,8 +548,13 @@ static void *hog_fn(void *arg)
 	return NULL;
 }
 
-/* Run one shape; returns 0 pass, 1 fail, 2 skip. */
-static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
+/*
+ * Run one shape; returns 0 pass, 1 fail, 2 skip, or, with @may_retry, 3 for
+ * a failure that is only outliers of time (returns over the bound, or a run
+ * over RUN_BOUND) without printing its KTAP line: the caller runs the shape
+ * once more, and that run's verdict stands.
+ */
+static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, bool may_retry)
 {
 	const char *name = shape_name[s];
 	struct dl_sched_attr dl = dl_attr(DL_RUNTIME), alt = dl_attr(DL_RUNTIME_ALT);
@@ -560,7 +568,7 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until)
 	int rounds = 0, err, tid, i, verdict;
 	char skip[160] = "", fail[200] = "", cpus[200];
 	pthread_t thr, hog;
-	bool in_dl_alt = false, ended = false, warned, hogging = false;
+	bool in_dl_alt = false, ended = false, warned, hogging = false, soft = false;
 	int taint_before;
 
 	if (worker_leaked) {
@@ -772,6 +780,7 @@ out:
 		report(num, "ok", name, "SKIP no time left for a round");
 		return 2;
 	}
+	soft = !fail[0] && (tot.over || tot.max_run > RUN_BOUND * DL_RUNTIME);
 	if (!fail[0] && tot.over)
 		snprintf(fail, sizeof(fail),
 			 "%d of %d returns left it without CPU for more than %lld ms",
@@ -788,6 +797,11 @@ out:
 			 (long long)(tot.max_run / NSEC_PER_USEC),
 			 (long long)(DL_RUNTIME / NSEC_PER_USEC), RUN_BOUND);
 	verdict = fail[0] ? 1 : 0;
+	if (verdict && soft && may_retry) {
+		printf("# %s: %s\n", name, fail);
+		printf("# %s: outliers of time only: once more, to confirm\n", name);
+		return 3;
+	}
 	report(num, verdict ? "not ok" : "ok", name, NULL);
 	if (verdict)
 		printf("# %s: %s\n", name, fail);
@@ -818,7 +832,7 @@ int main(int argc, char **argv)
 	int opt, i, ncpu, err, ret;
 	bool trace = false;
 	char skip[120] = "";
-	int64_t t0, until;
+	int64_t t0, share;
 	cpu_set_t one;
 	char *end;
 
@@ -915,8 +929,11 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	for (i = 0; i < NR_SHAPES; i++) {
 		/* An equal share of the time left for each shape left. */
-		until = now_ns() + (t0 + limit_s * NSEC_PER_SEC - now_ns()) / (NR_SHAPES - i);
-		ret = run_shape(i + 1, i, &cfg, until);
+		share = (t0 + limit_s * NSEC_PER_SEC - now_ns()) / (NR_SHAPES - i);
+		ret = run_shape(i + 1, i, &cfg, now_ns() + share, true);
+		/* A second run of the same length, outside the time limit. */
+		if (ret == 3)
+			ret = run_shape(i + 1, i, &cfg, now_ns() + share, false);
 		if (ret == 0)
 			n_pass++;
 		else if (ret == 1)
