@@ -18,9 +18,10 @@
  *   busy_via_fifo     busy-looping worker, DEADLINE -> FIFO -> DEADLINE
  *   sleepy_via_other  worker runs 0.5 ms, sleeps 5 ms; DEADLINE -> OTHER -> DEADLINE
  *   dl_param_change   busy worker, DEADLINE runtime 1 ms <-> 2 ms
- *   migrating_wakeup  worker runs 50 us, sleeps 200 us, beside a busy DEADLINE
- *                     hog with earlier deadlines, which makes a wakeup on the
- *                     hog's CPU move the worker (select_task_rq_dl()); DEADLINE
+ *   migrating_wakeup  worker runs 50 us, sleeps 200 us, beside busy DEADLINE
+ *                     hogs (one per CPU but one, up to 3) with earlier
+ *                     deadlines, which make a wakeup on a hog's CPU move the
+ *                     worker (select_task_rq_dl()); DEADLINE
  *                     -> OTHER at a random point, which may fall while such a
  *                     wakeup is in flight, -> DEADLINE 0-15 ms later
  *
@@ -81,7 +82,8 @@
 #define SLEEPY_SLEEP	(5 * NSEC_PER_MSEC)
 #define MIGRATING_RUN	(50 * NSEC_PER_USEC)
 #define MIGRATING_SLEEP	(200 * NSEC_PER_USEC)
-#define HOG_RUNTIME	(2 * NSEC_PER_MSEC)	/* migrating_wakeup's hog */
+#define HOG_RUNTIME	(2 * NSEC_PER_MSEC)	/* migrating_wakeup's hogs */
+#define MAX_HOGS	3
 #define HOG_PERIOD	(4 * NSEC_PER_MSEC)
 #define TAINT_WARN_BIT	9			/* 'W' in /proc/sys/kernel/tainted */
 #define MAX_AWAY	(15 * NSEC_PER_MSEC)	/* time out of SCHED_DEADLINE */
@@ -521,11 +523,12 @@ static void account(struct totals *t, const struct phase *ph, int64_t bound,
 }
 
 /*
- * migrating_wakeup's hog: busy in SCHED_DEADLINE with deadlines earlier than
- * the worker's, so that select_task_rq_dl() moves a worker that wakes on the
- * hog's CPU. hog_state: 0 starting, 1 running, or the error of its setattr.
+ * migrating_wakeup's hogs: busy in SCHED_DEADLINE with deadlines earlier than
+ * the worker's, so that select_task_rq_dl() moves a worker that wakes on a
+ * hog's CPU. hogs_ready counts those running; hog_err is the error of a
+ * setattr that failed.
  */
-static atomic_int hog_stop, hog_state;
+static atomic_int hog_stop, hogs_ready, hog_err;
 
 static void *hog_fn(void *arg)
 {
@@ -540,7 +543,10 @@ static void *hog_fn(void *arg)
 
 	(void)arg;
 	err = sys_sched_setattr(0, &a);
-	atomic_store(&hog_state, err ? -err : 1);
+	if (err)
+		atomic_store(&hog_err, err);
+	else
+		atomic_fetch_add(&hogs_ready, 1);
 	while (!err && !atomic_load_explicit(&hog_stop, memory_order_relaxed))
 		;
 	if (!err)
@@ -567,8 +573,9 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, b
 	int64_t t_ret, t0;
 	int rounds = 0, err, tid, i, verdict;
 	char skip[160] = "", fail[200] = "", cpus[200];
-	pthread_t thr, hog;
-	bool in_dl_alt = false, ended = false, warned, hogging = false, soft = false;
+	pthread_t thr, hog[MAX_HOGS];
+	bool in_dl_alt = false, ended = false, warned, soft = false;
+	int nr_hogs = 0, want_hogs = 0;
 	int taint_before;
 
 	if (worker_leaked) {
@@ -616,23 +623,32 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, b
 	cfg->admitted = true;
 
 	if (s == MIGRATING_WAKEUP) {
+		want_hogs = CPU_COUNT(&cfg->all) - 1;
+		if (want_hogs > MAX_HOGS)
+			want_hogs = MAX_HOGS;
 		atomic_store(&hog_stop, 0);
-		atomic_store(&hog_state, 0);
-		err = start_thread(&hog, &cfg->all, hog_fn, NULL);
-		if (err) {
-			snprintf(fail, sizeof(fail), "pthread_create (hog): %s", strerror(err));
-			goto out;
+		atomic_store(&hogs_ready, 0);
+		atomic_store(&hog_err, 0);
+		for (; nr_hogs < want_hogs; nr_hogs++) {
+			err = start_thread(&hog[nr_hogs], &cfg->all, hog_fn, NULL);
+			if (err) {
+				snprintf(fail, sizeof(fail), "pthread_create (hog): %s",
+					 strerror(err));
+				goto out;
+			}
 		}
-		hogging = true;
 		t0 = now_ns();
-		while (!atomic_load(&hog_state) && now_ns() - t0 < NSEC_PER_SEC)
+		while (atomic_load(&hogs_ready) < nr_hogs && !atomic_load(&hog_err) &&
+		       now_ns() - t0 < NSEC_PER_SEC)
 			sleep_ns(POLL);
-		if (atomic_load(&hog_state) != 1) {
-			err = -atomic_load(&hog_state);
-			snprintf(skip, sizeof(skip), "SKIP the hog cannot be SCHED_DEADLINE: %s",
+		if (atomic_load(&hogs_ready) < nr_hogs) {
+			err = atomic_load(&hog_err);
+			snprintf(skip, sizeof(skip), "SKIP a hog cannot be SCHED_DEADLINE: %s",
 				 err ? strerror(err) : "no answer");
 			goto out;
 		}
+		printf("# %s: %d SCHED_DEADLINE hogs, %lld us every %lld us\n", name, nr_hogs,
+		       HOG_RUNTIME / NSEC_PER_USEC, HOG_PERIOD / NSEC_PER_USEC);
 	}
 
 	/* Settle as SCHED_DEADLINE: the first phase is not a return. */
@@ -716,10 +732,9 @@ out:
 	if (tid)
 		sys_sched_setattr(tid, &attr_other);
 	atomic_store(&w.stop, 1);
-	if (hogging) {
-		atomic_store(&hog_stop, 1);
-		pthread_join(hog, NULL);
-	}
+	atomic_store(&hog_stop, 1);
+	for (i = 0; i < nr_hogs; i++)
+		pthread_join(hog[i], NULL);
 	{
 		struct timespec ts;
 
