@@ -36,8 +36,9 @@
  * emulator's vCPU stalls: under QEMU's TCG the control alone waited up to
  * 153 ms), or when the task runs more than RUN_BOUND budgets in one go (which
  * is what pushes its deadline dozens of periods ahead). A shape whose only
- * failures are such outliers of time is run once more, and the second run's
- * verdict stands: under TCG a late IPI now and then lets a task that came
+ * failures are such outliers of time (at most two returns over the bound,
+ * none over 1 s, no run over twice RUN_BOUND) is run once more, and the
+ * second run's verdict stands: under TCG a late IPI now and then lets a task that came
  * back throttled run for 20-30 ms before it is stopped, and pay for it with
  * 200-300 ms without CPU (1 return in about 10000, 2026-12-02); the bugs this
  * test is for do it in every run. A worker that gets no CPU for 10 s is made
@@ -556,9 +557,10 @@ static void *hog_fn(void *arg)
 
 /*
  * Run one shape; returns 0 pass, 1 fail, 2 skip, or, with @may_retry, 3 for
- * a failure that is only outliers of time (returns over the bound, or a run
- * over RUN_BOUND) without printing its KTAP line: the caller runs the shape
- * once more, and that run's verdict stands.
+ * a failure that is only outliers of time (one or two returns over the
+ * bound, or a run over RUN_BOUND, and nothing larger) without printing its
+ * KTAP line: the caller runs the shape once more, and that run's verdict
+ * stands.
  */
 static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, bool may_retry)
 {
@@ -795,7 +797,14 @@ out:
 		report(num, "ok", name, "SKIP no time left for a round");
 		return 2;
 	}
-	soft = !fail[0] && (tot.over || tot.max_run > RUN_BOUND * DL_RUNTIME);
+	/*
+	 * Outliers of time: one or two returns over the bound, none over 1 s,
+	 * and no run over twice RUN_BOUND. More is not an emulator's late IPI
+	 * now and then, but a path that runs the task without a budget.
+	 */
+	soft = !fail[0] && (tot.over || tot.max_run > RUN_BOUND * DL_RUNTIME) &&
+	       tot.over <= 2 && tot.max_gap <= NSEC_PER_SEC &&
+	       tot.max_run <= 2 * RUN_BOUND * DL_RUNTIME;
 	if (!fail[0] && tot.over)
 		snprintf(fail, sizeof(fail),
 			 "%d of %d returns left it without CPU for more than %lld ms",
@@ -847,7 +856,7 @@ int main(int argc, char **argv)
 	int opt, i, ncpu, err, ret;
 	bool trace = false;
 	char skip[120] = "";
-	int64_t t0, share;
+	int64_t t0, t_end, share;
 	cpu_set_t one;
 	char *end;
 
@@ -941,14 +950,20 @@ int main(int argc, char **argv)
 	printf("# controller: SCHED_FIFO %d on CPU %d; the worker may run on all %d CPUs\n",
 	       CTL_PRIO, cfg.ctl_cpu, ncpu);
 
-	t0 = now_ns();
+	t_end = now_ns() + limit_s * NSEC_PER_SEC;
 	for (i = 0; i < NR_SHAPES; i++) {
 		/* An equal share of the time left for each shape left. */
-		share = (t0 + limit_s * NSEC_PER_SEC - now_ns()) / (NR_SHAPES - i);
+		share = (t_end - now_ns()) / (NR_SHAPES - i);
 		ret = run_shape(i + 1, i, &cfg, now_ns() + share, true);
-		/* A second run of the same length, outside the time limit. */
-		if (ret == 3)
-			ret = run_shape(i + 1, i, &cfg, now_ns() + share, false);
+		/*
+		 * A second run of the same length, outside the time limit: the
+		 * shapes after it keep their shares.
+		 */
+		if (ret == 3) {
+			t0 = now_ns();
+			ret = run_shape(i + 1, i, &cfg, t0 + share, false);
+			t_end += now_ns() - t0;
+		}
 		if (ret == 0)
 			n_pass++;
 		else if (ret == 1)
