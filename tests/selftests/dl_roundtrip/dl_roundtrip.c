@@ -205,14 +205,15 @@ static int sys_sched_setattr(pid_t pid, const struct dl_sched_attr *attr)
 	return syscall(SYS_sched_setattr, pid, attr, 0) ? errno : 0;
 }
 
-static struct dl_sched_attr dl_attr(int64_t runtime)
+/* SCHED_DEADLINE with @runtime every @period, deadline = period. */
+static struct dl_sched_attr dl_attr(int64_t runtime, int64_t period)
 {
 	struct dl_sched_attr a = {
 		.size = sizeof(a),
 		.sched_policy = SCHED_DEADLINE,
 		.sched_runtime = runtime,
-		.sched_deadline = DL_PERIOD,
-		.sched_period = DL_PERIOD,
+		.sched_deadline = period,
+		.sched_period = period,
 	};
 
 	return a;
@@ -448,7 +449,7 @@ struct probe {
 
 static void *probe_fn(void *arg)
 {
-	struct dl_sched_attr dl = dl_attr(DL_RUNTIME);
+	struct dl_sched_attr dl = dl_attr(DL_RUNTIME, DL_PERIOD);
 	struct probe *pr = arg;
 	int64_t t0 = now_ns();
 
@@ -533,13 +534,7 @@ static atomic_int hog_stop, hogs_ready, hog_err;
 
 static void *hog_fn(void *arg)
 {
-	struct dl_sched_attr a = {
-		.size = sizeof(a),
-		.sched_policy = SCHED_DEADLINE,
-		.sched_runtime = HOG_RUNTIME,
-		.sched_deadline = HOG_PERIOD,
-		.sched_period = HOG_PERIOD,
-	};
+	struct dl_sched_attr a = dl_attr(HOG_RUNTIME, HOG_PERIOD);
 	int err;
 
 	(void)arg;
@@ -565,7 +560,7 @@ static void *hog_fn(void *arg)
 static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, bool may_retry)
 {
 	const char *name = shape_name[s];
-	struct dl_sched_attr dl = dl_attr(DL_RUNTIME), alt = dl_attr(DL_RUNTIME_ALT);
+	struct dl_sched_attr dl = dl_attr(DL_RUNTIME, DL_PERIOD), alt = dl_attr(DL_RUNTIME_ALT, DL_PERIOD);
 	struct dl_sched_attr fifo = {
 		.size = sizeof(fifo),
 		.sched_policy = SCHED_FIFO,
