@@ -560,7 +560,8 @@ static void *hog_fn(void *arg)
 static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, bool may_retry)
 {
 	const char *name = shape_name[s];
-	struct dl_sched_attr dl = dl_attr(DL_RUNTIME, DL_PERIOD), alt = dl_attr(DL_RUNTIME_ALT, DL_PERIOD);
+	struct dl_sched_attr dl = dl_attr(DL_RUNTIME, DL_PERIOD);
+	struct dl_sched_attr alt = dl_attr(DL_RUNTIME_ALT, DL_PERIOD);
 	struct dl_sched_attr fifo = {
 		.size = sizeof(fifo),
 		.sched_policy = SCHED_FIFO,
