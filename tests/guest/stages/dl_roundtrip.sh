@@ -43,6 +43,9 @@ if [ "$rc" = 1 ] && [ -r "$trace" ] && grep -q ' dl pid=' "$trace"; then
 	ktap_diag "the last 400 deadline trace lines:"
 	grep -E ' dl pid=|dl_roundtrip:' "$trace" | tail -n 400 | sed 's/^/# trace: /'
 fi
+# -T stopped tracing at the first stall: later stages trace again.
+tracing_on=/sys/kernel/debug/tracing/tracing_on
+if [ -w "$tracing_on" ]; then echo 1 >"$tracing_on"; fi
 # 4 is kselftest's "all skipped": the KTAP says so and why.
 [ "$rc" = 4 ] && rc=0
 exit "$rc"
