@@ -41,7 +41,18 @@
  * second run's verdict stands: under TCG a late IPI now and then lets a task that came
  * back throttled run for 20-30 ms before it is stopped, and pay for it with
  * 200-300 ms without CPU (1 return in about 10000, 2026-12-02); the bugs this
- * test is for do it in every run. A worker that gets no CPU for 10 s is made
+ * test is for do it in every run.
+ *
+ * busy_control calibrates the others. When the task that never leaves
+ * SCHED_DEADLINE breaks a time bound itself, the platform is what broke it
+ * (under TCG it went 642 ms without CPU, after a run of 73 ms, on 2026-12-02):
+ * the control is then reported as SKIP with its figures, and a later shape
+ * whose only failures are of time, and no worse than twice the control's
+ * (longest gap, longest run, and returns over the bound), is a SKIP too. A
+ * shape worse than that, a lost task, a WARN or a leaked bandwidth still
+ * fails. Without the fixes the round trips did far worse than twice a control
+ * of the same boot (0.5-2.4 s against 76-126 ms, or lost). A worker that gets
+ * no CPU for 10 s is made
  * SCHED_OTHER so that it can exit, and a watchdog alarm ends the program with
  * a failure.
  *
@@ -405,12 +416,20 @@ static void cpu_list(uint64_t mask, char *buf, size_t len)
 			n += snprintf(buf + n, len - n, "%s%d", n ? "," : "", i);
 }
 
+/* The figures of one shape, over its returns. */
+struct totals {
+	int64_t max_gap, max_ret, max_run;
+	int over;		/* returns with a gap over the bound */
+};
+
 struct config {
 	int rounds;
 	int64_t bound;
 	int ctl_cpu;
 	cpu_set_t all;		/* the process's CPUs */
 	bool admitted;		/* a worker was admitted to SCHED_DEADLINE */
+	bool noisy;		/* busy_control broke a time bound: see noise */
+	struct totals noise;	/* busy_control's figures, when noisy */
 };
 
 /*
@@ -501,12 +520,6 @@ static void report(int num, const char *result, const char *name, const char *wh
 	n_done = num;
 }
 
-/* The figures of one shape, over its returns. */
-struct totals {
-	int64_t max_gap, max_ret, max_run;
-	int over;		/* returns with a gap over the bound */
-};
-
 /* Add the phase after return @round to @t, and report a gap over @bound. */
 static void account(struct totals *t, const struct phase *ph, int64_t bound,
 		    const char *name, int round)
@@ -574,9 +587,9 @@ static int run_shape(int num, enum shape s, struct config *cfg, int64_t until, b
 	struct totals tot = { 0 };
 	int64_t t_ret, t0;
 	int rounds = 0, err, tid, i, verdict;
-	char skip[160] = "", fail[200] = "", cpus[200];
+	char skip[200] = "", fail[200] = "", cpus[200];
 	pthread_t thr, hog[MAX_HOGS];
-	bool in_dl_alt = false, ended = false, warned, soft = false;
+	bool in_dl_alt = false, ended = false, warned, soft = false, time_only;
 	int nr_hogs = 0, want_hogs = 0;
 	int taint_before;
 
@@ -802,6 +815,7 @@ out:
 	 * and no run over twice RUN_BOUND. More is not an emulator's late IPI
 	 * now and then, but a path that runs the task without a budget.
 	 */
+	time_only = !fail[0];
 	soft = !fail[0] && (tot.over || tot.max_run > RUN_BOUND * DL_RUNTIME) &&
 	       tot.over <= 2 && tot.max_gap <= NSEC_PER_SEC &&
 	       tot.max_run <= 2 * RUN_BOUND * DL_RUNTIME;
@@ -821,10 +835,32 @@ out:
 			 (long long)(tot.max_run / NSEC_PER_USEC),
 			 (long long)(DL_RUNTIME / NSEC_PER_USEC), RUN_BOUND);
 	verdict = fail[0] ? 1 : 0;
-	if (verdict && soft && may_retry) {
+	if (verdict && soft && may_retry && s != BUSY_CONTROL) {
 		printf("# %s: %s\n", name, fail);
 		printf("# %s: outliers of time only: once more, to confirm\n", name);
 		return 3;
+	}
+	if (verdict && time_only && s == BUSY_CONTROL) {
+		cfg->noisy = true;
+		cfg->noise = tot;
+		printf("# %s: %s\n", name, fail);
+		snprintf(skip, sizeof(skip),
+			 "SKIP the platform broke a time bound with no round trip (%lld ms without CPU, a run of %lld us): later shapes are held to twice that",
+			 (long long)(tot.max_gap / NSEC_PER_MSEC),
+			 (long long)(tot.max_run / NSEC_PER_USEC));
+		report(num, "ok", name, skip);
+		return 2;
+	}
+	if (verdict && time_only && cfg->noisy &&
+	    tot.max_gap <= 2 * cfg->noise.max_gap && tot.max_run <= 2 * cfg->noise.max_run &&
+	    tot.over <= 2 * (cfg->noise.over > 1 ? cfg->noise.over : 1)) {
+		printf("# %s: %s\n", name, fail);
+		snprintf(skip, sizeof(skip),
+			 "SKIP time only, and no worse than twice busy_control's (%lld ms, %lld us, %d over): the platform's",
+			 (long long)(cfg->noise.max_gap / NSEC_PER_MSEC),
+			 (long long)(cfg->noise.max_run / NSEC_PER_USEC), cfg->noise.over);
+		report(num, "ok", name, skip);
+		return 2;
 	}
 	report(num, verdict ? "not ok" : "ok", name, NULL);
 	if (verdict)
