@@ -7,7 +7,8 @@
 //! donors with disjoint affinity, owners that sleep, yield and move while they hold a lock,
 //! policy churn on blocked waiters, owners that block again while running as proxies, and
 //! donors left behind a hog on the owner's old CPU while another CPU they may use is idle
-//! (`stranded`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
+//! (`stranded`), and deadline donors whose replenishment timers fire on the CPUs they were
+//! proxy-migrated from (`dl-timers`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
 //! bound, and reports its figures as KTAP.
 //!
 //! Control is through debugfs (`/sys/kernel/debug/proxy_stress/`):
@@ -79,7 +80,7 @@ module! {
     params: {
         duration_ms: u32 {
             default: 1000,
-            description: "Run time of each scenario, in ms (10..60000)",
+            description: "Run time of each scenario, in ms (10..600000)",
         },
         threads_per_cpu: u32 {
             default: 1,
@@ -89,7 +90,7 @@ module! {
             default: 0,
             description: "Bit set of scenarios for 'all' and autorun, bit i = scenario i: \
                           rt-inversion dl-donor chain cross-cpu owner-moves churn reblock \
-                          pushable stranded (0: all but pushable)",
+                          pushable stranded dl-timers (0: all but pushable)",
         },
         seed: u64 {
             default: 0,
@@ -146,7 +147,7 @@ impl Config {
                 "duration_ms",
                 *module_parameters::duration_ms.value(),
                 10,
-                60_000,
+                600_000,
             )?,
             threads_per_cpu: check(
                 "threads_per_cpu",

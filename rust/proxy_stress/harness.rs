@@ -299,7 +299,8 @@ pub(crate) struct Stats {
     pub(crate) yields_holding: u64,
     /// reblock: times the owner of the first lock blocked on the second one with a donor waiting.
     pub(crate) reblocks: u64,
-    /// pushable: bursts of the owner on CPU1 and its CPU changes.
+    /// pushable: bursts of the owner on CPU1 and its CPU changes; dl-timers: donors that got
+    /// their lock on another CPU than they blocked on.
     pub(crate) on_cpu1: u64,
     pub(crate) migrations: u64,
     /// stranded: rounds run, rounds in which the owner moved off its CPU before unlocking, and

@@ -247,7 +247,7 @@ impl Scenario {
 }
 
 /// Every scenario, in run order; bit `i` of the `scenarios` parameter selects entry `i`.
-pub(crate) const SCENARIOS: [Scenario; 9] = [
+pub(crate) const SCENARIOS: [Scenario; 10] = [
     Scenario::new("rt-inversion", rt_inversion),
     Scenario::new("dl-donor", dl_donor),
     Scenario::new("chain", chain),
@@ -260,6 +260,7 @@ pub(crate) const SCENARIOS: [Scenario; 9] = [
         .on_demand()
         .long(),
     Scenario::new("stranded", stranded).min_ms(STRANDED_MS),
+    Scenario::new("dl-timers", dl_timers).two_cpus(),
 ];
 
 /// Bit set of the default scenarios.
@@ -1356,5 +1357,87 @@ fn stranded(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         out.verdict = Verdict::Skip;
         out.reason = "the owner never moved off CPU1";
     }
+    Ok(out)
+}
+
+/// dl-timers donors: runtime and period, in microseconds. The budget runs out within one or
+/// two proxied critical sections, so the replenishment timer of a donor that was moved to its
+/// owner's CPU keeps firing on the CPU that armed it.
+const DLT_RUNTIME_US: u64 = 400;
+const DLT_PERIOD_US: u64 = 4000;
+
+/// dl-timers: on every CPU a SCHED_NORMAL owner bound to it holds its lock for 800-1600 us at
+/// a time, and a FIFO hog bound beside it bursts 300-1000 us, so the owner is often preempted
+/// holding the lock. 2 x n SCHED_DEADLINE donors (400 us every 4 ms, on every CPU) block on
+/// random locks: proxy execution migrates each to its owner's CPU, where its small budget runs
+/// out while it proxies, so its replenishment timer (dl_task_timer()) fires from the CPU it
+/// left, and pushes there, while donors are being proxy-migrated. Waits are not bounded (the
+/// donors' budgets, not the owners' work, decide them); the checker of the pushable lists
+/// (pushable_check) and the common invariants judge the run.
+fn dl_timers(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let n = ncpus();
+    let mut roster = Roster::new(ctx);
+    let mut locks = KVec::new();
+    for cpu in 0..n {
+        let lock = roster.lock(0)?;
+        locks.push(lock.clone(), GFP_KERNEL)?;
+        roster.spawn_loop(
+            fmt!("ps_dlt_own/{cpu}"),
+            Spec::new(Place::Bound(cpu), normal(0)),
+            move |w| {
+                let us = w.rng.range(800, 1600);
+                w.hold(&lock, us, || {});
+                w.st.iters += 1;
+                w.sleep_between(100, 400);
+            },
+        )?;
+        roster.spawn_loop(
+            fmt!("ps_dlt_hog/{cpu}"),
+            Spec::new(Place::Bound(cpu), fifo(PRIO_LOW)).min_iters(0),
+            |w| {
+                let until = now_ns() + w.rng.range(300, 1000) as i64 * 1000;
+                w.spin_until(|| now_ns() > until);
+                w.sleep_between(500, 1500);
+                w.st.iters += 1;
+            },
+        )?;
+    }
+    let locks = Arc::new(locks, GFP_KERNEL)?;
+    for i in 0..2 * n {
+        let locks = locks.clone();
+        let spawned = roster.spawn_loop(
+            fmt!("ps_dlt_don/{i}"),
+            Spec::new(
+                Place::Within(all_cpus()),
+                deadline(DLT_RUNTIME_US, DLT_PERIOD_US, DLT_PERIOD_US),
+            ),
+            move |w| {
+                let lock = &locks[w.rng.below(u64::from(n)) as usize];
+                let before = w.check_cpu();
+                let held = lock.acquire(w);
+                let after = w.check_cpu();
+                drop(held);
+                if before != after {
+                    w.st.migrations += 1;
+                }
+                w.st.iters += 1;
+                w.sleep_between(200, 2000);
+            },
+        );
+        match spawned {
+            Ok(_) => {}
+            Err(e) if e == EBUSY => {
+                return Ok(Outcome::skip(
+                    "SCHED_DEADLINE admission control refused a donor",
+                    Some(e),
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
+    out.diag("dl_runtime_us", DLT_RUNTIME_US)?;
+    out.diag("dl_period_us", DLT_PERIOD_US)?;
+    out.diag("donor_cpu_changes", total.migrations)?;
     Ok(out)
 }

@@ -18,6 +18,15 @@ for bad in SMP=0 SMP=x MEM=abc MEM=64 ACCEL=xen ARCH=riscv VARIANT=foo DEBUG=2 \
 		fails=$((fails + 1))
 	fi
 done
+# make soak's DURATION, checked by lab.sh soak before it builds anything.
+for bad in DURATION=abc DURATION=10s DURATION=9h; do
+	rc=0
+	out=$(env "$bad" LAB_CACHE="$cache" timeout 10 "$root/scripts/lab.sh" soak x86_64 patched 2>&1) || rc=$?
+	if [ "$rc" != 2 ] || ! grep -q "ERROR: ${bad%%=*}=" <<<"$out"; then
+		echo "FAIL $bad: exit $rc, output: $out"
+		fails=$((fails + 1))
+	fi
+done
 if [ -n "$(ls -A "$cache")" ]; then
 	echo "FAIL a bad variable left files in the cache: $(ls -A "$cache")"
 	fails=$((fails + 1))
