@@ -8,7 +8,8 @@
 //! policy churn on blocked waiters, owners that block again while running as proxies, and
 //! donors left behind a hog on the owner's old CPU while another CPU they may use is idle
 //! (`stranded`), and deadline donors whose replenishment timers fire on the CPUs they were
-//! proxy-migrated from (`dl-timers`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
+//! proxy-migrated from (`dl-timers`), and rt_mutex priority boosts of owners that run as
+//! proxies (`rt-boost`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
 //! bound, and reports its figures as KTAP.
 //!
 //! Control is through debugfs (`/sys/kernel/debug/proxy_stress/`):
@@ -90,7 +91,7 @@ module! {
             default: 0,
             description: "Bit set of scenarios for 'all' and autorun, bit i = scenario i: \
                           rt-inversion dl-donor chain cross-cpu owner-moves churn reblock \
-                          pushable stranded dl-timers (0: all but pushable)",
+                          pushable stranded dl-timers rt-boost (0: all but pushable)",
         },
         seed: u64 {
             default: 0,

@@ -155,7 +155,7 @@ repeat() {
 # kernel for about DURATION in all (e.g. 30m, 2h, 600s): half of it over the
 # SOAK_SCENARIOS scenarios of the proxy_stress stage, half over locktorture's
 # 3 lock types.
-SOAK_SCENARIOS=9
+SOAK_SCENARIOS=10
 soak() {
 	local d=${DURATION:-30m} secs
 	[[ $d =~ ^([1-9][0-9]*)([smh]?)$ ]] || die "DURATION='$d' is not like 30m, 2h or 600s"

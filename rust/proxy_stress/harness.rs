@@ -38,9 +38,15 @@ use kernel::{
         Arc,
         CondVar,
         CondVarTimeoutResult,
+        lock::{
+            mutex::MutexBackend,
+            rt_mutex::RtMutexBackend,
+            Backend,
+            Guard,
+            Lock, //
+        },
         LockClassKey,
         Mutex,
-        MutexGuard,
         SpinLock, //
     },
     task::{
@@ -659,15 +665,16 @@ impl Worker {
     }
 }
 
-/// A `struct mutex` with checked mutual exclusion.
+/// A `struct mutex` (or, with [`RtMutexBackend`], a `struct rt_mutex`) with checked mutual
+/// exclusion.
 ///
 /// Each critical section records its holder in `holder`, and counts itself both inside the
-/// mutex and in a shadow counter outside it; any overlap of two critical sections shows up as
+/// lock and in a shadow counter outside it; any overlap of two critical sections shows up as
 /// a foreign holder or diverging counters.
 #[pin_data]
-pub(crate) struct TestLock {
+pub(crate) struct TestLock<B: Backend = MutexBackend> {
     #[pin]
-    mutex: Mutex<u64>,
+    mutex: Lock<u64, B>,
     holder: Atomic<u64>,
     entries: Atomic<u64>,
     violations: Atomic<u64>,
@@ -690,12 +697,15 @@ fn lock_class(level: usize) -> Pin<&'static LockClassKey> {
     }
 }
 
-impl TestLock {
+/// A test `struct rt_mutex`: its waiters lend their priority to its holder.
+pub(crate) type RtTestLock = TestLock<RtMutexBackend>;
+
+impl<B: Backend> TestLock<B> {
     /// A test lock to be taken after any test lock of a lower `level` and before any of a
     /// higher one.
     fn new(level: usize) -> impl PinInit<Self> {
         pin_init!(Self {
-            mutex <- Mutex::new(0, c"proxy_stress_lock", lock_class(level)),
+            mutex <- Lock::new(0, c"proxy_stress_lock", lock_class(level)),
             holder: Atomic::new(0),
             entries: Atomic::new(0),
             violations: Atomic::new(0),
@@ -703,7 +713,7 @@ impl TestLock {
     }
 
     /// Takes the lock on behalf of `w`, measuring how long it blocked.
-    pub(crate) fn acquire<'a>(&'a self, w: &mut Worker) -> Held<'a> {
+    pub(crate) fn acquire<'a>(&'a self, w: &mut Worker) -> Held<'a, B> {
         let start = Instant::<Monotonic>::now();
         let (guard, blocked) = match self.mutex.try_lock() {
             Some(guard) => (guard, false),
@@ -725,7 +735,7 @@ impl TestLock {
         &'a self,
         w: &mut Worker,
         waiting: &Atomic<bool>,
-    ) -> Held<'a> {
+    ) -> Held<'a, B> {
         waiting.store(true, Release);
         let held = self.acquire(w);
         waiting.store(false, Release);
@@ -748,13 +758,13 @@ impl TestLock {
 }
 
 /// A held [`TestLock`]; dropping it releases the lock.
-pub(crate) struct Held<'a> {
-    lock: &'a TestLock,
-    guard: MutexGuard<'a, u64>,
+pub(crate) struct Held<'a, B: Backend = MutexBackend> {
+    lock: &'a TestLock<B>,
+    guard: Guard<'a, u64, B>,
     me: u64,
 }
 
-impl Held<'_> {
+impl<B: Backend> Held<'_, B> {
     fn enter(&mut self) {
         if self.lock.holder.xchg(self.me, Full) != 0 {
             self.lock.violation();
@@ -775,13 +785,13 @@ impl Held<'_> {
     }
 }
 
-impl Drop for Held<'_> {
+impl<B: Backend> Drop for Held<'_, B> {
     fn drop(&mut self) {
         self.check();
         if self.lock.holder.cmpxchg(self.me, 0, Full).is_err() {
             self.lock.violation();
         }
-        // The guard field is dropped after this, which unlocks the mutex.
+        // The guard field is dropped after this, which unlocks the lock.
     }
 }
 
@@ -997,6 +1007,7 @@ pub(crate) struct Roster {
     members: KVec<Member>,
     /// Checked for mutual exclusion once the threads are done.
     locks: KVec<Arc<TestLock>>,
+    rt_locks: KVec<Arc<RtTestLock>>,
     /// Workers created so far; the last worker id handed out.
     workers: u64,
 }
@@ -1019,6 +1030,7 @@ impl Roster {
             ctx: ctx.clone(),
             members: KVec::new(),
             locks: KVec::new(),
+            rt_locks: KVec::new(),
             workers: 0,
         }
     }
@@ -1027,6 +1039,13 @@ impl Roster {
     pub(crate) fn lock(&mut self, level: usize) -> Result<Arc<TestLock>> {
         let lock = Arc::pin_init(TestLock::new(level), GFP_KERNEL)?;
         self.locks.push(lock.clone(), GFP_KERNEL)?;
+        Ok(lock)
+    }
+
+    /// A new test rt_mutex of nesting `level`, checked after the run like [`Roster::lock`].
+    pub(crate) fn rt_lock(&mut self, level: usize) -> Result<Arc<RtTestLock>> {
+        let lock = Arc::pin_init(RtTestLock::new(level), GFP_KERNEL)?;
+        self.rt_locks.push(lock.clone(), GFP_KERNEL)?;
         Ok(lock)
     }
 
@@ -1158,7 +1177,8 @@ impl Roster {
             total,
             threads: self.workers,
             stalled,
-            exclusion: self.locks.iter().map(|l| l.violations()).sum(),
+            exclusion: self.locks.iter().map(|l| l.violations()).sum::<u64>()
+                + self.rt_locks.iter().map(|l| l.violations()).sum::<u64>(),
         })
     }
 

@@ -247,7 +247,7 @@ impl Scenario {
 }
 
 /// Every scenario, in run order; bit `i` of the `scenarios` parameter selects entry `i`.
-pub(crate) const SCENARIOS: [Scenario; 10] = [
+pub(crate) const SCENARIOS: [Scenario; 11] = [
     Scenario::new("rt-inversion", rt_inversion),
     Scenario::new("dl-donor", dl_donor),
     Scenario::new("chain", chain),
@@ -261,6 +261,7 @@ pub(crate) const SCENARIOS: [Scenario; 10] = [
         .long(),
     Scenario::new("stranded", stranded).min_ms(STRANDED_MS),
     Scenario::new("dl-timers", dl_timers).two_cpus(),
+    Scenario::new("rt-boost", rt_boost).two_cpus(),
 ];
 
 /// Bit set of the default scenarios.
@@ -275,6 +276,8 @@ pub(crate) fn default_set() -> u32 {
 const PRIO_LOW: u32 = 10;
 const PRIO_MID: u32 = 20;
 const PRIO_HIGH: u32 = 30;
+/// rt-boost's booster, above every other thread of the scenario.
+const PRIO_BOOST: u32 = 40;
 
 /// Busy work of an owner per critical section in rt-inversion and dl-donor.
 const OWNER_WORK_US: u64 = 500;
@@ -1439,5 +1442,105 @@ fn dl_timers(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     out.diag("dl_runtime_us", DLT_RUNTIME_US)?;
     out.diag("dl_period_us", DLT_PERIOD_US)?;
     out.diag("donor_cpu_changes", total.migrations)?;
+    Ok(out)
+}
+
+/// rt-boost: per pair of CPUs `(x, y)`, owner A (FIFO 10, started on `x`, allowed on both)
+/// holds mutex M in short bursts and, half the time, takes rt_mutex R inside it; a donor D
+/// (FIFO 30 on `x`) blocks on M and a spinner (FIFO 20 on `x`) keeps A from running on `x`
+/// except as D's proxy. R is also taken by a SCHED_NORMAL holder and by a booster (FIFO 40
+/// on `y`), whose wait on R boosts R's holder through rt_mutex_setprio(): A while it may be
+/// running as proxy on `x`, or the NORMAL holder, which becomes a FIFO task on its rq. Each
+/// boost queues a push on the booster's target rq. The booster's waits are bounded: R's
+/// holders hold it for at most 300 us, and the boost runs them at once.
+fn rt_boost(ctx: &Arc<RunCtx>) -> Result<Outcome> {
+    let mut roster = Roster::new(ctx);
+    for pair in 0..ncpus() / 2 {
+        let (x, y) = (2 * pair, 2 * pair + 1);
+        let m = roster.lock(0)?;
+        let r = roster.rt_lock(1)?;
+
+        let (lm, lr) = (m.clone(), r.clone());
+        roster.spawn_loop(
+            fmt!("ps_rtb_own/{pair}"),
+            Spec::new(Place::Widened(x, 1 << x | 1 << y), fifo(PRIO_LOW)),
+            move |w| {
+                let outer = lm.acquire(w);
+                w.work(50, &[&outer]);
+                if w.rng.one_in(2) {
+                    let inner = lr.acquire(w);
+                    w.work(50, &[&outer]);
+                    inner.check();
+                    drop(inner);
+                }
+                w.work(50, &[&outer]);
+                drop(outer);
+                w.check_cpu();
+                w.st.iters += 1;
+            },
+        )?;
+
+        for i in 0..ctx.tpc {
+            roster.spawn_loop(
+                fmt!("ps_rtb_spin/{pair}.{i}"),
+                Spec::new(Place::Bound(x), fifo(PRIO_MID)).min_iters(0),
+                |w| {
+                    let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
+                    w.spin_until(|| now_ns() > until);
+                    w.sleep_between(200, 1000);
+                    w.st.iters += 1;
+                },
+            )?;
+        }
+
+        let lm = m.clone();
+        roster.spawn_loop(
+            fmt!("ps_rtb_don/{pair}"),
+            Spec::new(Place::Bound(x), fifo(PRIO_HIGH)),
+            move |w| {
+                w.sleep_between(200, 600);
+                w.donate(&lm);
+                w.st.iters += 1;
+            },
+        )?;
+
+        let lr = r.clone();
+        roster.spawn_loop(
+            fmt!("ps_rtb_cfs/{pair}"),
+            Spec::new(Place::Widened(y, 1 << x | 1 << y), normal(0)),
+            move |w| {
+                let held = lr.acquire(w);
+                let us = w.rng.range(100, 300);
+                let until = now_ns() + us as i64 * 1000;
+                while now_ns() < until {
+                    udelay(Delta::from_micros(10));
+                    held.check();
+                }
+                drop(held);
+                w.check_cpu();
+                w.st.iters += 1;
+                w.sleep_between(100, 500);
+            },
+        )?;
+
+        let lr = r.clone();
+        roster.spawn_loop(
+            fmt!("ps_rtb_boost/{pair}"),
+            Spec::new(Place::Bound(y), fifo(PRIO_BOOST)).measured("rt_booster"),
+            move |w| {
+                w.sleep_between(300, 1500);
+                let held = lr.acquire(w);
+                held.check();
+                drop(held);
+                w.check_cpu();
+                w.st.iters += 1;
+            },
+        )?;
+    }
+    let (mut out, total) = Outcome::judge(roster.run()?)?;
+    if total.over_bound > 0 && out.verdict == Verdict::Fail {
+        out.reason = "the booster waited on the rt_mutex past its bound";
+    }
+    out.diag("boosts", total.handoffs)?;
     Ok(out)
 }

@@ -16,7 +16,7 @@ D=/sys/kernel/debug/proxy_stress
 # churn runs by default. lab.proxy_stress_churn=0 leaves it out, for a tree
 # without the SCHED_DEADLINE fixes 0011 and 0012, where it hangs (README,
 # Status); any value but 0 or 1 fails the stage.
-SCENARIOS=rt-inversion,dl-donor,chain,cross-cpu,owner-moves,reblock,stranded,dl-timers,churn
+SCENARIOS=rt-inversion,dl-donor,chain,cross-cpu,owner-moves,reblock,stranded,dl-timers,rt-boost,churn
 CHURN_SKIP='' CHURN_BAD=''
 churn=$(lab_param proxy_stress_churn 1)
 case $churn in
