@@ -35,9 +35,6 @@ use kernel::{
             Relaxed,
             Release, //
         },
-        Arc,
-        CondVar,
-        CondVarTimeoutResult,
         lock::{
             mutex::MutexBackend,
             rt_mutex::RtMutexBackend,
@@ -45,6 +42,9 @@ use kernel::{
             Guard,
             Lock, //
         },
+        Arc,
+        CondVar,
+        CondVarTimeoutResult,
         LockClassKey,
         Mutex,
         SpinLock, //
