@@ -7,9 +7,9 @@
 //! donors with disjoint affinity, owners that sleep, yield and move while they hold a lock,
 //! policy churn on blocked waiters, owners that block again while running as proxies, and
 //! donors left behind a hog on the owner's old CPU while another CPU they may use is idle
-//! (`stranded`), and deadline donors whose replenishment timers fire on the CPUs they were
-//! proxy-migrated from (`dl-timers`), and rt_mutex priority boosts of owners that run as
-//! proxies (`rt-boost`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
+//! (`stranded`), deadline donors throttled while they run owners on other CPUs, whose
+//! replenishment timers then fire remotely (`dl-timers`), and rt_mutex priority boosts of
+//! owners that run as proxies (`rt-boost`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
 //! bound, and reports its figures as KTAP.
 //!
 //! Control is through debugfs (`/sys/kernel/debug/proxy_stress/`):

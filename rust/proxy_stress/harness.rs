@@ -305,8 +305,7 @@ pub(crate) struct Stats {
     pub(crate) yields_holding: u64,
     /// reblock: times the owner of the first lock blocked on the second one with a donor waiting.
     pub(crate) reblocks: u64,
-    /// pushable: bursts of the owner on CPU1 and its CPU changes; dl-timers: donors that got
-    /// their lock on another CPU than they blocked on.
+    /// pushable: bursts of the owner on CPU1 and its CPU changes.
     pub(crate) on_cpu1: u64,
     pub(crate) migrations: u64,
     /// stranded: rounds run, rounds in which the owner moved off its CPU before unlocking, and
@@ -674,7 +673,7 @@ impl Worker {
 #[pin_data]
 pub(crate) struct TestLock<B: Backend = MutexBackend> {
     #[pin]
-    mutex: Lock<u64, B>,
+    lock: Lock<u64, B>,
     holder: Atomic<u64>,
     entries: Atomic<u64>,
     violations: Atomic<u64>,
@@ -684,7 +683,7 @@ pub(crate) struct TestLock<B: Backend = MutexBackend> {
 ///
 /// Scenarios that nest test locks take them in strictly increasing level order; one lockdep
 /// class per level lets lockdep check that order instead of reporting recursive locking.
-fn lock_class(level: usize) -> Pin<&'static LockClassKey> {
+fn mutex_class(level: usize) -> Pin<&'static LockClassKey> {
     match level {
         0 => static_lock_class!(),
         1 => static_lock_class!(),
@@ -697,15 +696,24 @@ fn lock_class(level: usize) -> Pin<&'static LockClassKey> {
     }
 }
 
+/// Lock class of the test rt_mutexes of nesting `level`: classes of their own, so that lockdep
+/// reports tell them from the mutexes.
+fn rt_mutex_class(level: usize) -> Pin<&'static LockClassKey> {
+    match level {
+        0 => static_lock_class!(),
+        1 => static_lock_class!(),
+        _ => static_lock_class!(),
+    }
+}
+
 /// A test `struct rt_mutex`: its waiters lend their priority to its holder.
 pub(crate) type RtTestLock = TestLock<RtMutexBackend>;
 
 impl<B: Backend> TestLock<B> {
-    /// A test lock to be taken after any test lock of a lower `level` and before any of a
-    /// higher one.
-    fn new(level: usize) -> impl PinInit<Self> {
+    /// A test lock named `name`, of lock class `class`.
+    fn new(name: &'static CStr, class: Pin<&'static LockClassKey>) -> impl PinInit<Self> {
         pin_init!(Self {
-            mutex <- Lock::new(0, c"proxy_stress_lock", lock_class(level)),
+            lock <- Lock::new(0, name, class),
             holder: Atomic::new(0),
             entries: Atomic::new(0),
             violations: Atomic::new(0),
@@ -715,9 +723,9 @@ impl<B: Backend> TestLock<B> {
     /// Takes the lock on behalf of `w`, measuring how long it blocked.
     pub(crate) fn acquire<'a>(&'a self, w: &mut Worker) -> Held<'a, B> {
         let start = Instant::<Monotonic>::now();
-        let (guard, blocked) = match self.mutex.try_lock() {
+        let (guard, blocked) = match self.lock.try_lock() {
             Some(guard) => (guard, false),
-            None => (self.mutex.lock(), true),
+            None => (self.lock.lock(), true),
         };
         w.note_wait(start.elapsed(), blocked);
         let mut held = Held {
@@ -1035,16 +1043,23 @@ impl Roster {
         }
     }
 
-    /// A new test lock of nesting `level` (see [`TestLock`]), checked after the run.
+    /// A new test lock to be taken after any test lock of a lower `level` and before any of a
+    /// higher one, checked after the run.
     pub(crate) fn lock(&mut self, level: usize) -> Result<Arc<TestLock>> {
-        let lock = Arc::pin_init(TestLock::new(level), GFP_KERNEL)?;
+        let lock = Arc::pin_init(
+            TestLock::new(c"proxy_stress_lock", mutex_class(level)),
+            GFP_KERNEL,
+        )?;
         self.locks.push(lock.clone(), GFP_KERNEL)?;
         Ok(lock)
     }
 
     /// A new test rt_mutex of nesting `level`, checked after the run like [`Roster::lock`].
     pub(crate) fn rt_lock(&mut self, level: usize) -> Result<Arc<RtTestLock>> {
-        let lock = Arc::pin_init(RtTestLock::new(level), GFP_KERNEL)?;
+        let lock = Arc::pin_init(
+            RtTestLock::new(c"proxy_stress_rt_lock", rt_mutex_class(level)),
+            GFP_KERNEL,
+        )?;
         self.rt_locks.push(lock.clone(), GFP_KERNEL)?;
         Ok(lock)
     }

@@ -43,7 +43,7 @@ fi
 
 MOD=proxy_stress
 D=/sys/kernel/debug/$MOD
-SCENARIOS="rt-inversion dl-donor chain cross-cpu owner-moves reblock pushable stranded"
+SCENARIOS="rt-inversion dl-donor chain cross-cpu owner-moves reblock pushable stranded dl-timers rt-boost"
 # churn runs by default. PROXY_STRESS_CHURN=0 leaves it out, for a tree
 # without the SCHED_DEADLINE fixes 0011 and 0012, where it hangs; any value
 # but 0 or 1 fails the churn test.
@@ -53,9 +53,9 @@ case ${PROXY_STRESS_CHURN:-1} in
 0) CHURN_SKIP="left out by PROXY_STRESS_CHURN=0" ;;
 *) CHURN_BAD="PROXY_STRESS_CHURN='$PROXY_STRESS_CHURN' is not 0 or 1" ;;
 esac
-# scenarios: one bit per scenario, nine of them (bit 8 is stranded).
-BAD_PARAMS="duration_ms=0 duration_ms=60001 threads_per_cpu=0 threads_per_cpu=9
-scenarios=512 wait_bound_us=99 pushable_ms=5 autorun=2"
+# scenarios: one bit per scenario, eleven of them (bit 10 is rt-boost).
+BAD_PARAMS="duration_ms=0 duration_ms=600001 threads_per_cpu=0 threads_per_cpu=9
+scenarios=2048 wait_bound_us=99 pushable_ms=5 autorun=2"
 ARGS=${PROXY_STRESS_ARGS:-}
 
 check() {
