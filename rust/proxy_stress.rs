@@ -9,8 +9,8 @@
 //! donors left behind a hog on the owner's old CPU while another CPU they may use is idle
 //! (`stranded`), deadline donors throttled while they run owners on other CPUs, whose
 //! replenishment timers then fire remotely (`dl-timers`), and rt_mutex priority boosts of
-//! owners that run as proxies (`rt-boost`). Each scenario checks mutual exclusion, progress, allowed CPUs and a latency
-//! bound, and reports its figures as KTAP.
+//! owners that run as proxies (`rt-boost`). Each scenario checks mutual exclusion, progress,
+//! allowed CPUs and a latency bound, and reports its figures as KTAP.
 //!
 //! Control is through debugfs (`/sys/kernel/debug/proxy_stress/`):
 //!

@@ -1287,7 +1287,8 @@ impl Strand {
 /// so that no push moves A there while donor B (FIFO 20), started on `x` and widened to
 /// `{x, y}`, preempts A and blocks on the lock, and A runs as its proxy on `x`. The blocker
 /// stops, and A wakes a hog (FIFO 50, on `x` only), which spins on `x` for [`HOG_SPIN_MS`].
-/// Its preemption of A lets the RT push move A to the idle `y`, where A unlocks. B, woken where it blocked, must then move to `y` too: it fails the round if it
+/// Its preemption of A lets the RT push move A to the idle `y`, where A unlocks. B, woken where
+/// it blocked, must then move to `y` too: it fails the round if it
 /// gets the lock more than [`STRANDED_BOUND_US`] after the unlock, stranded behind the hog
 /// while `y` is idle. Rounds in which A did not move off `x` are not judged; if it never
 /// did, the scenario is skipped.
