@@ -1441,7 +1441,7 @@ fn dl_timers(ctx: &Arc<RunCtx>) -> Result<Outcome> {
             Err(e) => return Err(e),
         }
     }
-    let (mut out, total) = Outcome::judge(roster.run()?)?;
+    let (mut out, _) = Outcome::judge(roster.run()?)?;
     out.diag("dl_runtime_us", DLT_RUNTIME_US)?;
     out.diag("dl_period_us", DLT_PERIOD_US)?;
     Ok(out)
