@@ -32,7 +32,7 @@ prepare() {
 	# cache; a variant's worktree and the builds made from it are locked
 	# together, since a re-apply rewrites what a build reads.
 	(cache_lock setup && "$LAB_ROOT/scripts/toolchain.sh" all) || return
-	base=$( (cache_lock setup && "$LAB_ROOT/scripts/source.sh") | tail -n 1) || return
+	base=$( (cache_lock setup && VARIANT=$variant "$LAB_ROOT/scripts/source.sh") | tail -n 1) || return
 	tree_lock=tree-$variant$([ -n "${KERNEL_SRC:-}" ] && echo "-user-$(user_tree_id)")
 	cache_lock "$tree_lock"
 	tree=$("$LAB_ROOT/scripts/patches.sh" "$base" "$variant" | tail -n 1) || return
