@@ -153,11 +153,10 @@ repeat() {
 
 # soak ARCH VARIANT: the stress module and locktorture on the debug (lockdep)
 # kernel for about DURATION in all (e.g. 30m, 2h, 600s): half of it over the
-# SOAK_SCENARIOS scenarios of the proxy_stress stage, half over locktorture's
-# 3 lock types.
-SOAK_SCENARIOS=10
+# scenarios of the proxy_stress stage (its SCENARIOS list), half over
+# locktorture's 3 lock types.
 soak() {
-	local d=${DURATION:-30m} secs
+	local d=${DURATION:-30m} secs scenarios
 	[[ $d =~ ^([1-9][0-9]*)([smh]?)$ ]] || die "DURATION='$d' is not like 30m, 2h or 600s"
 	case ${BASH_REMATCH[2]} in
 	h) secs=$((BASH_REMATCH[1] * 3600)) ;;
@@ -167,10 +166,12 @@ soak() {
 	# proxy_stress takes 10..600000 ms per scenario.
 	((secs >= 200 && secs <= 12000)) ||
 		die "DURATION=$d is outside 200s..200m: proxy_stress runs each scenario 10 ms to 10 min"
+	scenarios=$(sed -n 's/^SCENARIOS=//p' "$LAB_ROOT/tests/guest/stages/proxy_stress.sh" | tr ',' '\n' | grep -c .) ||
+		die "no SCENARIOS list in tests/guest/stages/proxy_stress.sh"
 	# Under TCG a lockdep kernel runs the plan in about the nominal time, plus
 	# boot, grace periods and unloads: the timeout allows twice that.
 	DEBUG=1 BOOT_TIMEOUT=$((secs * 2 + 900)) \
-		EXTRA_CMDLINE="lab.locktorture_secs=$((secs / 6)) lab.proxy_stress_duration_ms=$((secs * 1000 / 2 / SOAK_SCENARIOS)) ${EXTRA_CMDLINE:-}" \
+		EXTRA_CMDLINE="lab.locktorture_secs=$((secs / 6)) lab.proxy_stress_duration_ms=$((secs * 1000 / 2 / scenarios)) ${EXTRA_CMDLINE:-}" \
 		run "$1" "$2" "$PLAN_SOAK"
 }
 
