@@ -93,6 +93,9 @@ host_tests() {
 	"$LAB_ROOT/scripts/toolchain.sh" all || return
 	in_toolchain cargo test -q --offline --manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
 		--target-dir "$LABREPORT_TARGET" || return
+	in_toolchain cargo clippy -q --offline --all-targets \
+		--manifest-path "$LAB_ROOT/tools/labreport/Cargo.toml" \
+		--target-dir "$LABREPORT_TARGET" -- -D warnings || return
 	# toolchain.sh installed shellcheck with the other host packages.
 	need_cmd shellcheck
 	"$LAB_ROOT/tests/host/bad-vars.sh" || return

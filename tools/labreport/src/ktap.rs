@@ -142,6 +142,23 @@ impl Test {
         }
     }
 
+    /// The last diagnostic line logged before the first failure that
+    /// `failures` lists, without its '#': what the test said about it.
+    pub fn first_failure_note(&self) -> Option<&str> {
+        if let Some(failed) = self.subtests.iter().find(|t| t.counts().fail > 0) {
+            return failed.first_failure_note();
+        }
+        if self.status != Status::Fail {
+            return None;
+        }
+        self.log
+            .iter()
+            .rev()
+            .find_map(|line| line.strip_prefix('#'))
+            .map(str::trim)
+            .filter(|note| !note.is_empty())
+    }
+
     /// `key: value` pairs of the diagnostic lines; the first of a repeated
     /// key wins.
     pub fn diagnostics(&self) -> Vec<(&str, &str)> {
@@ -633,16 +650,14 @@ impl Parser<'_> {
             .filter(|test| test.status != Status::Incomplete)
             .collect();
         if let Some(planned) = block.plan {
-            if results.len() < planned {
-                self.incomplete.push(format!(
-                    "{label}: plan 1..{planned}, but {} results came",
-                    results.len()
-                ));
-            } else if results.len() > planned {
-                self.problems.push(format!(
-                    "{label}: plan 1..{planned}, but {} results came",
-                    results.len()
-                ));
+            let text = format!(
+                "{label}: plan 1..{planned}, but {} results came",
+                results.len()
+            );
+            match results.len().cmp(&planned) {
+                std::cmp::Ordering::Less => self.incomplete.push(text),
+                std::cmp::Ordering::Greater => self.problems.push(text),
+                std::cmp::Ordering::Equal => {}
             }
         }
         for (index, test) in results.iter().enumerate() {

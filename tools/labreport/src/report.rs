@@ -129,6 +129,8 @@ const CONTEXT_LINES: usize = 20;
 const TAIL_LINES: usize = 15;
 /// Failing test names listed in a stage's reason.
 const NAMED_FAILURES: usize = 5;
+/// Characters of the first failure's last diagnostic line in its reason.
+const NOTE_CHARS: usize = 300;
 /// Splats, and context lines of each, shown in the human summary.
 const SHOWN_SPLATS: usize = 3;
 const SHOWN_CONTEXT: usize = 5;
@@ -285,6 +287,12 @@ fn console_stage_result(stage: &console::Stage, reasons: &mut Reasons) -> StageR
         );
         if failures.len() > NAMED_FAILURES {
             text.push_str(", ...");
+        }
+        // What the guest said just before the first failure, e.g. the
+        // checker's violation line: CI often shows only the reasons.
+        if let Some(note) = tests.iter().find_map(Test::first_failure_note) {
+            let note: String = note.chars().take(NOTE_CHARS).collect();
+            let _ = write!(text, " (first: {note})");
         }
         reasons.add(Verdict::Fail, text);
     }
@@ -587,8 +595,22 @@ mod tests {
     }
 
     #[test]
+    fn first_failure_reason_carries_its_last_note() {
+        let body = "KTAP version 1\n1..3\n# lost: 1\n# violation lost at=wakeup pid=7\n\
+                    not ok 1 lost\n# running_listed: 2\nnot ok 2 running_listed\nok 3 c\n";
+        let report = run(&done(&staged("k", body, 0)));
+        assert_eq!(
+            report.reasons,
+            ["stage k: 2 failed: lost, running_listed (first: violation lost at=wakeup pid=7)"]
+        );
+    }
+
+    #[test]
     fn many_failures_are_abbreviated() {
-        let body: String = (1..=7).map(|i| format!("not ok {i} t{i}\n")).collect();
+        let body: String = (1..=7).fold(String::new(), |mut body, i| {
+            let _ = writeln!(body, "not ok {i} t{i}");
+            body
+        });
         let report = run(&done(&staged(
             "k",
             &format!("KTAP version 1\n1..7\n{body}"),
@@ -776,7 +798,10 @@ mod tests {
 
     #[test]
     fn splat_context_is_the_following_lines() {
-        let following: String = (1..=30).map(|i| format!("ctx {i}\n")).collect();
+        let following: String = (1..=30).fold(String::new(), |mut lines, i| {
+            let _ = writeln!(lines, "ctx {i}");
+            lines
+        });
         let report = run(&format!("BUG: x\n{following}"));
         let splat = &report.splats[0];
         assert_eq!((splat.line, splat.stage.as_deref()), (1, None));
