@@ -7,7 +7,8 @@
 #                      required
 #   lost               a runnable, unblocked, queued RT/DL task that may
 #                      run elsewhere, on no pushable list (the stranded
-#                      donor, fixed by 0014 in both variants);
+#                      donor, fixed by 0014 in both variants), at a
+#                      switch, a wakeup or a tick's sweep of the queue;
 #   running_listed     the task switched to is on a pushable list, and
 #   unpushable_listed  a listed task that is mutex-blocked or bound:
 #                      0 required on patched; on stock (lab.expect=stock)
@@ -16,7 +17,8 @@
 #                      it blocks, and never lists an owner whose affinity
 #                      widens while it runs as proxy (docs/findings.md)
 # and checks > 0: a checker that never ran proves nothing. The first
-# violations the kernel logged are printed as diagnostics.
+# violations the kernel logged of each kind are printed as diagnostics
+# before that kind's result.
 # shellcheck source=tests/guest/lib.sh
 . /lab/lib.sh
 
@@ -46,8 +48,6 @@ else
 fi
 
 ktap_diag "expect=$expect $(grep '^total ' "$F")"
-grep '^violation ' "$F" | while read -r line; do ktap_diag "$line"; done
-
 checks=$(total checks)
 ktap_diag "checks: ${checks:-none}"
 ktap_check "checker-ran" [ "${checks:-0}" -gt 0 ]
@@ -55,12 +55,16 @@ ktap_check "checker-ran" [ "${checks:-0}" -gt 0 ]
 for kind in picked_running overload_mismatch; do
 	n=$(total "$kind")
 	ktap_diag "$kind: ${n:-missing}"
+	grep "^violation $kind " "$F" | while read -r line; do ktap_diag "$line"; done
 	ktap_check "$kind" [ "${n:-1}" -eq 0 ]
 done
 
+# The first violations of a kind go right before its result, where the
+# report quotes the last one in a failure's reason.
 for kind in lost running_listed unpushable_listed; do
 	n=$(total "$kind")
 	ktap_diag "$kind: ${n:-missing}"
+	grep "^violation $kind " "$F" | while read -r line; do ktap_diag "$line"; done
 	if [ "$expect" = stock ]; then
 		# Reported, not asserted: upstream's design (see above).
 		if [ -n "$n" ]; then ktap_ok "$kind # stock: $n"; else ktap_not_ok "$kind"; fi
