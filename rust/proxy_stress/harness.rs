@@ -1020,6 +1020,17 @@ pub(crate) struct Roster {
     workers: u64,
 }
 
+/// A new [`TestLock`], kept in `checked` for the exclusion check after the run.
+fn checked_lock<B: Backend>(
+    checked: &mut KVec<Arc<TestLock<B>>>,
+    name: &'static CStr,
+    class: Pin<&'static LockClassKey>,
+) -> Result<Arc<TestLock<B>>> {
+    let lock = Arc::pin_init(TestLock::new(name, class), GFP_KERNEL)?;
+    checked.push(lock.clone(), GFP_KERNEL)?;
+    Ok(lock)
+}
+
 /// What the threads of a finished run add up to.
 pub(crate) struct Tally {
     /// Statistics of every thread, merged.
@@ -1046,22 +1057,16 @@ impl Roster {
     /// A new test lock to be taken after any test lock of a lower `level` and before any of a
     /// higher one, checked after the run.
     pub(crate) fn lock(&mut self, level: usize) -> Result<Arc<TestLock>> {
-        let lock = Arc::pin_init(
-            TestLock::new(c"proxy_stress_lock", mutex_class(level)),
-            GFP_KERNEL,
-        )?;
-        self.locks.push(lock.clone(), GFP_KERNEL)?;
-        Ok(lock)
+        checked_lock(&mut self.locks, c"proxy_stress_lock", mutex_class(level))
     }
 
     /// A new test rt_mutex of nesting `level`, checked after the run like [`Roster::lock`].
     pub(crate) fn rt_lock(&mut self, level: usize) -> Result<Arc<RtTestLock>> {
-        let lock = Arc::pin_init(
-            RtTestLock::new(c"proxy_stress_rt_lock", rt_mutex_class(level)),
-            GFP_KERNEL,
-        )?;
-        self.rt_locks.push(lock.clone(), GFP_KERNEL)?;
-        Ok(lock)
+        checked_lock(
+            &mut self.rt_locks,
+            c"proxy_stress_rt_lock",
+            rt_mutex_class(level),
+        )
     }
 
     /// The state of a new thread made after `spec`, with the next worker id (ids also seed

@@ -971,6 +971,22 @@ fn churn(ctx: &Arc<RunCtx>) -> Result<Outcome> {
 /// starve it there) holds with long bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1
 /// and a spinner (FIFO 20 on `a`) keeps A from running on `a` except as D's proxy; so a
 /// proxy-running A blocks on a second mutex (the latent pushable-list case).
+/// A FIFO `PRIO_MID` hog bound to `cpu`: spins 1-3 ms, sleeps 0.2-1 ms. It preempts a
+/// `PRIO_LOW` owner there, so the owner runs only if it is pushed or a donor lends it time.
+fn spawn_hog(roster: &mut Roster, name: kernel::fmt::Arguments<'_>, cpu: u32) -> Result {
+    roster.spawn_loop(
+        name,
+        Spec::new(Place::Bound(cpu), fifo(PRIO_MID)).min_iters(0),
+        |w| {
+            let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
+            w.spin_until(|| now_ns() > until);
+            w.sleep_between(200, 1000);
+            w.st.iters += 1;
+        },
+    )?;
+    Ok(())
+}
+
 fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let mut roster = Roster::new(ctx);
     for pair in 0..ncpus() / 2 {
@@ -1019,16 +1035,7 @@ fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         )?;
 
         for i in 0..ctx.tpc {
-            roster.spawn_loop(
-                fmt!("ps_reblk_s/{pair}.{i}"),
-                Spec::new(Place::Bound(a), fifo(PRIO_MID)).min_iters(0),
-                |w| {
-                    let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
-                    w.spin_until(|| now_ns() > until);
-                    w.sleep_between(200, 1000);
-                    w.st.iters += 1;
-                },
-            )?;
+            spawn_hog(&mut roster, fmt!("ps_reblk_s/{pair}.{i}"), a)?;
         }
 
         let (l1, dw) = (m1.clone(), donor_waiting.clone());
@@ -1489,16 +1496,7 @@ fn rt_boost(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         )?;
 
         for i in 0..ctx.tpc {
-            roster.spawn_loop(
-                fmt!("ps_rtb_spin/{pair}.{i}"),
-                Spec::new(Place::Bound(x), fifo(PRIO_MID)).min_iters(0),
-                |w| {
-                    let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
-                    w.spin_until(|| now_ns() > until);
-                    w.sleep_between(200, 1000);
-                    w.st.iters += 1;
-                },
-            )?;
+            spawn_hog(&mut roster, fmt!("ps_rtb_spin/{pair}.{i}"), x)?;
         }
 
         let lm = m.clone();
