@@ -971,16 +971,23 @@ fn churn(ctx: &Arc<RunCtx>) -> Result<Outcome> {
 /// starve it there) holds with long bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1
 /// and a spinner (FIFO 20 on `a`) keeps A from running on `a` except as D's proxy; so a
 /// proxy-running A blocks on a second mutex (the latent pushable-list case).
-/// A FIFO `PRIO_MID` hog bound to `cpu`: spins 1-3 ms, sleeps 0.2-1 ms. It preempts a
-/// `PRIO_LOW` owner there, so the owner runs only if it is pushed or a donor lends it time.
-fn spawn_hog(roster: &mut Roster, name: kernel::fmt::Arguments<'_>, cpu: u32) -> Result {
+/// A FIFO `prio` hog bound to `cpu`: spins for `spin_us`, then sleeps for `sleep_us` (each a
+/// random range).
+fn spawn_hog(
+    roster: &mut Roster,
+    name: kernel::fmt::Arguments<'_>,
+    cpu: u32,
+    prio: u32,
+    spin_us: (u64, u64),
+    sleep_us: (u64, u64),
+) -> Result {
     roster.spawn_loop(
         name,
-        Spec::new(Place::Bound(cpu), fifo(PRIO_MID)).min_iters(0),
-        |w| {
-            let until = now_ns() + w.rng.range(1000, 3000) as i64 * 1000;
+        Spec::new(Place::Bound(cpu), fifo(prio)).min_iters(0),
+        move |w| {
+            let until = now_ns() + w.rng.range(spin_us.0, spin_us.1) as i64 * 1000;
             w.spin_until(|| now_ns() > until);
-            w.sleep_between(200, 1000);
+            w.sleep_between(sleep_us.0, sleep_us.1);
             w.st.iters += 1;
         },
     )?;
@@ -1035,7 +1042,16 @@ fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         )?;
 
         for i in 0..ctx.tpc {
-            spawn_hog(&mut roster, fmt!("ps_reblk_s/{pair}.{i}"), a)?;
+            // Preempts the PRIO_LOW owner: it runs only if pushed or lent time.
+            let (spin, sleep) = ((1000, 3000), (200, 1000));
+            spawn_hog(
+                &mut roster,
+                fmt!("ps_reblk_s/{pair}.{i}"),
+                a,
+                PRIO_MID,
+                spin,
+                sleep,
+            )?;
         }
 
         let (l1, dw) = (m1.clone(), donor_waiting.clone());
@@ -1410,15 +1426,14 @@ fn dl_timers(ctx: &Arc<RunCtx>) -> Result<Outcome> {
                 w.sleep_between(100, 400);
             },
         )?;
-        roster.spawn_loop(
+        let (spin, sleep) = ((300, 1000), (500, 1500));
+        spawn_hog(
+            &mut roster,
             fmt!("ps_dlt_hog/{cpu}"),
-            Spec::new(Place::Bound(cpu), fifo(PRIO_LOW)).min_iters(0),
-            |w| {
-                let until = now_ns() + w.rng.range(300, 1000) as i64 * 1000;
-                w.spin_until(|| now_ns() > until);
-                w.sleep_between(500, 1500);
-                w.st.iters += 1;
-            },
+            cpu,
+            PRIO_LOW,
+            spin,
+            sleep,
         )?;
     }
     let locks = Arc::new(locks, GFP_KERNEL)?;
@@ -1496,7 +1511,15 @@ fn rt_boost(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         )?;
 
         for i in 0..ctx.tpc {
-            spawn_hog(&mut roster, fmt!("ps_rtb_spin/{pair}.{i}"), x)?;
+            let (spin, sleep) = ((1000, 3000), (200, 1000));
+            spawn_hog(
+                &mut roster,
+                fmt!("ps_rtb_spin/{pair}.{i}"),
+                x,
+                PRIO_MID,
+                spin,
+                sleep,
+            )?;
         }
 
         let lm = m.clone();
