@@ -966,11 +966,11 @@ fn churn(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     Ok(out)
 }
 
-/// reblock: per pair of CPUs `(a, b)`, owner A (FIFO 10, allowed on both, so pushable) holds M1
-/// most of the time and, while holding it, takes M2, which B (FIFO 15 on `b`, so A cannot
-/// starve it there) holds with long bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1
-/// and a spinner (FIFO 20 on `a`) keeps A from running on `a` except as D's proxy; so a
-/// proxy-running A blocks on a second mutex (the latent pushable-list case).
+/// The `PRIO_MID` hog of reblock and rt-boost, which preempts their `PRIO_LOW` owner: it runs
+/// only if pushed or lent time by a donor.
+const MID_HOG_SPIN_US: (u64, u64) = (1000, 3000);
+const MID_HOG_SLEEP_US: (u64, u64) = (200, 1000);
+
 /// A FIFO `prio` hog bound to `cpu`: spins for `spin_us`, then sleeps for `sleep_us` (each a
 /// random range).
 fn spawn_hog(
@@ -994,6 +994,11 @@ fn spawn_hog(
     Ok(())
 }
 
+/// reblock: per pair of CPUs `(a, b)`, owner A (FIFO 10, allowed on both, so pushable) holds M1
+/// most of the time and, while holding it, takes M2, which B (FIFO 15 on `b`, so A cannot
+/// starve it there) holds with long bursts and sleeps. A donor D (FIFO 30 on `a`) blocks on M1
+/// and a spinner (FIFO 20 on `a`) keeps A from running on `a` except as D's proxy; so a
+/// proxy-running A blocks on a second mutex (the latent pushable-list case).
 fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
     let mut roster = Roster::new(ctx);
     for pair in 0..ncpus() / 2 {
@@ -1042,15 +1047,13 @@ fn reblock(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         )?;
 
         for i in 0..ctx.tpc {
-            // Preempts the PRIO_LOW owner: it runs only if pushed or lent time.
-            let (spin, sleep) = ((1000, 3000), (200, 1000));
             spawn_hog(
                 &mut roster,
                 fmt!("ps_reblk_s/{pair}.{i}"),
                 a,
                 PRIO_MID,
-                spin,
-                sleep,
+                MID_HOG_SPIN_US,
+                MID_HOG_SLEEP_US,
             )?;
         }
 
@@ -1511,14 +1514,13 @@ fn rt_boost(ctx: &Arc<RunCtx>) -> Result<Outcome> {
         )?;
 
         for i in 0..ctx.tpc {
-            let (spin, sleep) = ((1000, 3000), (200, 1000));
             spawn_hog(
                 &mut roster,
                 fmt!("ps_rtb_spin/{pair}.{i}"),
                 x,
                 PRIO_MID,
-                spin,
-                sleep,
+                MID_HOG_SPIN_US,
+                MID_HOG_SLEEP_US,
             )?;
         }
 
