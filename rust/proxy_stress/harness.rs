@@ -263,11 +263,7 @@ pub(crate) struct Stats {
     pub(crate) handoffs: u64,
     /// Wait times of blocked acquisitions, in microseconds.
     pub(crate) waits: Hist,
-    /// Blocked acquisitions longer than the thread's bound plus the stalls that the noise
-    /// probes saw on any CPU while they lasted: only these can be over the bound.
-    pub(crate) unexcused: Hist,
-    /// Waits longer than the thread's effective bound, and not explained by the stalls seen
-    /// during them; set after the run.
+    /// Waits longer than the thread's effective bound, set after the run.
     pub(crate) over_bound: u64,
     /// The thread's bound on a blocked acquisition, in microseconds.
     pub(crate) bound_us: u64,
@@ -326,7 +322,6 @@ impl Stats {
             acquisitions: 0,
             handoffs: 0,
             waits: Hist::new()?,
-            unexcused: Hist::new()?,
             over_bound: 0,
             bound_us: u64::MAX,
             stall_cpus: 0,
@@ -370,7 +365,6 @@ impl Stats {
         self.acquisitions += o.acquisitions;
         self.handoffs += o.handoffs;
         self.waits.merge(&o.waits);
-        self.unexcused.merge(&o.unexcused);
         self.over_bound += o.over_bound;
         if o.worst_us > self.worst_us || self.worst_role.is_empty() {
             self.worst_us = o.worst_us.max(self.worst_us);
@@ -434,8 +428,6 @@ pub(crate) struct RunCtx {
     /// Threads that did not finish in time and were left running (see [`Roster::run`]).
     #[pin]
     stuck: Mutex<KVec<Stuck>>,
-    /// Sum of the stalls that the noise probes saw on all CPUs so far, in microseconds.
-    stalled_us: Atomic<u64>,
 }
 
 /// A thread that did not finish its loop within the grace period after the end of its run.
@@ -458,7 +450,6 @@ impl RunCtx {
                 tpc,
                 interrupted: Atomic::new(false),
                 stuck <- new_mutex!(KVec::new()),
-                stalled_us: Atomic::new(0),
             }),
             GFP_KERNEL,
         )
@@ -475,11 +466,6 @@ impl RunCtx {
 
     pub(crate) fn duration_ms(&self) -> u32 {
         self.duration_ms
-    }
-
-    /// Sum of the stalls that the noise probes saw on all CPUs so far, in microseconds.
-    fn stalled_us(&self) -> u64 {
-        self.stalled_us.load(Relaxed)
     }
 
     /// Sets the end of the run and lets the threads go.
@@ -638,9 +624,7 @@ impl Worker {
         drop(held);
     }
 
-    /// Records an acquisition that took `waited`, while the noise probes saw `stalled_us` of
-    /// stalls on all CPUs together.
-    fn note_wait(&mut self, waited: Delta, stalled_us: u64, blocked: bool) {
+    fn note_wait(&mut self, waited: Delta, blocked: bool) {
         if !self.measured {
             return;
         }
@@ -649,9 +633,6 @@ impl Worker {
         if blocked {
             self.st.handoffs += 1;
             self.st.waits.record(us);
-            if us > self.bound_us.saturating_add(stalled_us) {
-                self.st.unexcused.record(us);
-            }
         }
         if us >= self.st.worst_us {
             self.st.worst_us = us;
@@ -742,13 +723,11 @@ impl<B: Backend> TestLock<B> {
     /// Takes the lock on behalf of `w`, measuring how long it blocked.
     pub(crate) fn acquire<'a>(&'a self, w: &mut Worker) -> Held<'a, B> {
         let start = Instant::<Monotonic>::now();
-        let stalled = w.ctx.stalled_us();
         let (guard, blocked) = match self.lock.try_lock() {
             Some(guard) => (guard, false),
             None => (self.lock.lock(), true),
         };
-        let waited = start.elapsed();
-        w.note_wait(waited, w.ctx.stalled_us() - stalled, blocked);
+        w.note_wait(start.elapsed(), blocked);
         let mut held = Held {
             lock: self,
             guard,
@@ -1159,9 +1138,7 @@ impl Roster {
     /// stall for long stretches, and a wait may span the stalls of the owner's and the
     /// waiter's CPU, or of every CPU of a chain of owners. So a wait is only over its bound
     /// if it is longer than the bound plus the worst stall the probes saw, once for each CPU
-    /// the wait can span ([`Spec::stall_cpus`]), and longer than the bound plus the stalls
-    /// the probes saw on all CPUs while it lasted: a wait that stalls explain is no failure,
-    /// and one that spans three stalls of a busy host is not over its bound for that.
+    /// the wait can span ([`Spec::stall_cpus`]).
     pub(crate) fn run(mut self) -> Result<Tally> {
         for cpu in 0..ncpus() {
             let ctx = self.ctx.clone();
@@ -1173,12 +1150,8 @@ impl Roster {
                     while !kthread::should_stop() && !ctx.expired() {
                         let start = now_ns();
                         sleep_us(PROBE_PERIOD_US);
-                        let late = ((now_ns() - start) / 1000 - PROBE_PERIOD_US as i64).max(0);
-                        let late = late as u64;
-                        st.noise_max_us = st.noise_max_us.max(late);
-                        if late >= STALL_MIN_US {
-                            ctx.stalled_us.fetch_add(late, Relaxed);
-                        }
+                        let late = (now_ns() - start) / 1000 - PROBE_PERIOD_US as i64;
+                        st.noise_max_us = st.noise_max_us.max(late.max(0) as u64);
                         st.iters += 1;
                     }
                     st
@@ -1216,7 +1189,7 @@ impl Roster {
             if st.bound_us != u64::MAX {
                 let slack = noise.saturating_mul(st.stall_cpus.into());
                 st.bound_eff_us = st.bound_us.saturating_add(slack);
-                st.over_bound += st.unexcused.count_above(st.bound_eff_us);
+                st.over_bound += st.waits.count_above(st.bound_eff_us);
             }
             total.merge(st);
         }
@@ -1336,10 +1309,6 @@ const STALL_CPUS: u32 = 2;
 
 /// Sleep period of the noise probes.
 const PROBE_PERIOD_US: u64 = 2000;
-
-/// Lateness of a noise probe that counts as a stall of its CPU, in microseconds: above the
-/// timer slack of an idle guest, so that the stalls summed over a wait are the host's.
-const STALL_MIN_US: u64 = 500;
 
 /// Creates one thread with the policy and placement of `spec`; not started.
 ///

@@ -140,8 +140,6 @@ impl Outcome {
         if total.bound_eff_us != u64::MAX {
             out.diag("wait_bound_eff_us", total.bound_eff_us)?;
         }
-        out.diag("past_bound_and_stalls", total.unexcused.count())?;
-        out.diag("past_bound_and_stalls_max_us", total.unexcused.max())?;
         out.diag("over_bound", total.over_bound)?;
         out.diag("mutex_violations", run.exclusion)?;
         out.diag("cpu_violations", total.cpu_violations)?;
