@@ -988,8 +988,8 @@ impl Spec {
         }
     }
 
-    /// A wait of the thread can span the stalls of `n` CPUs, not only the waiter's and the
-    /// owner's: a blocked-on chain whose owners sit on `n` CPUs.
+    /// A wait of the thread can span `n` stalls, not only one of the waiter's CPU and one of
+    /// the owner's: a blocked-on chain whose owners sit on `n` CPUs, or a CPU that stalls twice.
     pub(crate) fn stall_cpus(self, n: u32) -> Self {
         Self {
             stall_cpus: n,
